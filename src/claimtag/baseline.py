@@ -24,8 +24,8 @@ class TfidfBaseline:
         from sklearn.pipeline import make_pipeline, make_union
 
         features = make_union(
-            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
         )
         classifier = LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced",
                                         random_state=self.seed)

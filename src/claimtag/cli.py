@@ -214,3 +214,56 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("claimtag: interrupted", err=True)
         sys.exit(130)
+
+
+@data_app.command("validate")
+def data_validate(
+    paths: Annotated[list[Path], typer.Argument(help="Labelled files or folders (train/dev/test by file name or 'split' field).")],
+    labels: Annotated[Optional[str], typer.Option(help="Comma-separated label set; default: the five claimtag labels.")] = None,
+) -> None:
+    """Check schema, labels, empty text and leakage between splits; print counts. Exit 1 on problems."""
+    from .labels import LabelSet
+    from .validation import summary_lines, validate
+
+    label_set = LabelSet.from_names(labels.split(",")) if labels else None
+    result = validate(paths, label_set)
+    for line in summary_lines(result):
+        typer.echo(line)
+    for error in result.errors:
+        typer.echo(f"error: {error}", err=True)
+    for leak in result.leaks[:50]:
+        typer.echo(f"leak: {leak}", err=True)
+    if len(result.leaks) > 50:
+        typer.echo(f"... and {len(result.leaks) - 50} more leaks", err=True)
+    if not result.ok:
+        typer.echo(f"FAILED: {len(result.errors)} errors, {len(result.leaks)} leaks", err=True)
+        raise typer.Exit(1)
+    typer.echo("ok: no errors, no leakage between splits")
+
+
+@data_app.command("import-labelstudio")
+def data_import_labelstudio(
+    export: Annotated[Path, typer.Argument(help="Label Studio JSON export (text classification).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file to write.")],
+) -> None:
+    """Convert a Label Studio export to claimtag JSONL (text, label, doc_id, sent_index, ...)."""
+    from .data import load_examples, write_jsonl
+
+    examples = load_examples(export)
+    write_jsonl(examples, output)
+    typer.echo(f"{len(examples)} labelled sentences written to {output}")
+
+
+@data_app.command("export-labelstudio")
+def data_export_labelstudio(
+    data: Annotated[Path, typer.Argument(help="Labelled JSONL/CSV file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Label Studio import JSON to write.")],
+) -> None:
+    """Convert labelled JSONL/CSV to a Label Studio import file; prints the labeling config."""
+    from .data import labels_in, load_examples
+    from .labelstudio import labeling_config, to_tasks, write_tasks
+
+    examples = load_examples(data)
+    write_tasks(to_tasks(examples), output)
+    typer.echo(f"{len(examples)} tasks written to {output}; labeling config:\n")
+    typer.echo(labeling_config(labels_in(examples).names))

@@ -153,20 +153,21 @@ def document_split(doc_id: str, fractions: tuple[float, float, float] = (0.8, 0.
 
 def split_by_document(examples: Sequence[Example], dev_fraction: float = 0.1,
                       seed: int = 0) -> tuple[list[Example], list[Example]]:
-    """Hold out about ``dev_fraction`` of the documents (not sentences) as a dev set.
+    """Hold out about ``dev_fraction`` of the documents (not sentences), at least one, as dev.
 
+    Documents are ranked by a seeded hash of their id, so the choice is stable and random-like.
     Sentences without a ``doc_id`` count as their own document.
     """
-    train: list[Example] = []
-    dev: list[Example] = []
-    for i, example in enumerate(examples):
-        doc = example.doc_id or f"__row{i}"
-        split = document_split(doc, (1 - dev_fraction, dev_fraction, 0.0), seed)
-        (dev if split == "dev" else train).append(example)
-    if not dev or not train:
+    doc_of = [e.doc_id or f"__row{i}" for i, e in enumerate(examples)]
+    docs = sorted(set(doc_of), key=lambda d: hashlib.sha256(f"{seed}:{d}".encode()).digest())
+    if len(docs) < 2:
         raise DataError(
-            f"cannot hold out a dev set from {len(examples)} sentences; pass --dev FILE"
+            f"cannot hold out a dev set from a single document ({len(examples)} sentences); "
+            "pass --dev FILE or give the rows doc_ids"
         )
+    dev_docs = set(docs[: max(1, round(dev_fraction * len(docs)))])
+    train = [e for e, d in zip(examples, doc_of) if d not in dev_docs]
+    dev = [e for e, d in zip(examples, doc_of) if d in dev_docs]
     return train, dev
 
 

@@ -1,0 +1,132 @@
+"""``claimtag data validate``: is a labelled data set fit to train and to be trusted in tests?
+
+Checks every row (schema, known labels, non-empty text: errors name file and line), then
+leakage between splits: the same sentence, or a near-copy (TF-IDF cosine of character n-grams
+above a threshold), in two splits makes held-out scores meaningless.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .data import SPLITS, DataError, Example, load_examples
+from .labels import LabelSet
+
+NEAR_DUPLICATE_COSINE = 0.9
+#: Sentences shorter than this many words (bylines, "Read more:") are not checked for near-copies.
+MIN_WORDS_FOR_NEAR = 6
+
+
+@dataclass
+class ValidationResult:
+    """What validation found: per-split examples, errors (fatal) and leaks between splits."""
+
+    splits: dict[str, list[Example]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.leaks
+
+
+def data_files(paths: list[Path]) -> list[Path]:
+    """Expand folders to their .jsonl/.csv files."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in {".jsonl", ".csv"})
+        else:
+            files.append(path)
+    return files
+
+
+def split_of(file: Path, example: Example) -> str:
+    """The split a row belongs to: its ``split`` field, else the file's name (train/dev/test)."""
+    declared = example.extra.get("split")
+    if declared in SPLITS:
+        return str(declared)
+    stem = file.stem.lower()
+    return next((s for s in SPLITS if s in stem), stem)
+
+
+def validate(paths: list[Path], labels: LabelSet | None = None) -> ValidationResult:
+    labels = labels or LabelSet.default()
+    result = ValidationResult()
+    for file in data_files(paths):
+        try:
+            examples = load_examples(file, labels)
+        except DataError as exc:
+            result.errors.append(str(exc))
+            continue
+        for example in examples:
+            result.splits.setdefault(split_of(file, example), []).append(example)
+    result.leaks = find_leaks(result.splits)
+    return result
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def find_leaks(splits: dict[str, list[Example]]) -> list[str]:
+    """Exact (normalised) and near duplicates between different splits."""
+    leaks: list[str] = []
+    owner: dict[str, str] = {}
+    for split, examples in splits.items():
+        for e in examples:
+            key = _norm(e.text)
+            if key in owner and owner[key] != split:
+                leaks.append(f"exact duplicate in {owner[key]} and {split}: {e.text[:80]!r}")
+            owner.setdefault(key, split)
+    leaks += _near_duplicates(splits)
+    return leaks
+
+
+def _near_duplicates(splits: dict[str, list[Example]]) -> list[str]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    rows = [(split, e.text) for split, examples in splits.items() for e in examples
+            if len(e.text.split()) >= MIN_WORDS_FOR_NEAR]
+    if len({s for s, _ in rows}) < 2:
+        return []
+    matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(
+        [t for _, t in rows]
+    )
+    found = []
+    split_names = [s for s, _ in rows]
+    similarity = (matrix @ matrix.T).tocoo()
+    for i, j, value in zip(similarity.row, similarity.col, similarity.data):
+        if i < j and value >= NEAR_DUPLICATE_COSINE and split_names[i] != split_names[j]:
+            if _norm(rows[i][1]) != _norm(rows[j][1]):  # exact ones are reported already
+                found.append(f"near duplicate ({value:.2f}) in {split_names[i]} and "
+                             f"{split_names[j]}: {rows[i][1][:60]!r} ~ {rows[j][1][:60]!r}")
+    return found
+
+
+def summary_lines(result: ValidationResult) -> list[str]:
+    """Counts per split: documents, sentences, label shares, domains and genres where present."""
+    lines = []
+    total = Counter()
+    for split in sorted(result.splits, key=lambda s: (SPLITS + (s,)).index(s)):
+        examples = result.splits[split]
+        counts = Counter(e.label for e in examples)
+        total.update(counts)
+        docs = len({e.doc_id for e in examples})
+        shares = "  ".join(f"{k} {v} ({v / len(examples):.1%})" for k, v in sorted(counts.items()))
+        lines.append(f"{split:>6}: {docs} documents, {len(examples)} sentences | {shares}")
+    n = sum(total.values())
+    if n:
+        every = [e for examples in result.splits.values() for e in examples]
+        docs = len({e.doc_id for e in every})
+        shares = "  ".join(f"{k} {v} ({v / n:.1%})" for k, v in sorted(total.items()))
+        lines.append(f" total: {docs} documents, {n} sentences | {shares}")
+        for key in ("domain", "genre", "rule"):
+            values = Counter(e.extra.get(key) for e in every if e.extra.get(key))
+            if values:
+                lines.append(f"{key}s ({len(values)}): " + ", ".join(
+                    f"{k} {v}" for k, v in values.most_common()))
+    return lines
