@@ -102,3 +102,22 @@ def test_fit_temperature_softens_overconfident_logits():
     logits = rng.normal(size=(400, 3))
     logits[np.arange(400), gold] += 1.0
     assert fit_temperature(logits * 10, gold) > 3.0
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(tmp_path, tiny_model_dir):
+    from transformers import TrainerCallback
+
+    class StopAfterFirstSave(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            raise KeyboardInterrupt
+
+    data = write_data(tmp_path / "t.jsonl")
+    config = TrainConfig(train=[str(data)], output_dir=str(tmp_path / "m"), base=str(tiny_model_dir),
+                         epochs=3, batch_size=8, calibrate=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[StopAfterFirstSave()])
+    assert list((tmp_path / ".m.checkpoints").glob("checkpoint-*"))
+    config.resume = True
+    report = train(config)
+    assert report["resumed_from"].startswith("checkpoint-")
+    assert Tagger.load(tmp_path / "m").classify(["x"])[0].label

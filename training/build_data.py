@@ -6,6 +6,11 @@ splits and re-running gives the same files. Hard cases get a ``split`` field the
 Sentences in dev/test whose normalised text also occurs in train are dropped (boilerplate such
 as "Read more:" repeats across documents) so the held-out scores never reward memorising.
 
+Corrections decided after the writers finished (adjudicated double-annotation disagreements,
+consistency fixes) live in raw/adjudications.jsonl as ``{"id": "<doc_id>#<index>", "from",
+"to", "reason"}`` and are applied here, so the writers' files stay as written and every change
+is on record.
+
 Run: python training/build_data.py
 """
 
@@ -22,13 +27,23 @@ HERE = Path(__file__).resolve().parent
 RAW = HERE / "raw"
 OUT = HERE / "data"
 LABELS = {"forecast", "denial", "claim", "fact", "other"}
+HARD_GROUP = 6
 
 
 def norm(text: str) -> str:
     return re.sub(r"\W+", " ", text.lower()).strip()
 
 
+def adjudications() -> dict[str, dict]:
+    file = RAW / "adjudications.jsonl"
+    if not file.exists():
+        return {}
+    return {r["id"]: r for r in map(json.loads, file.open(encoding="utf-8")) if r}
+
+
 def document_rows() -> list[dict]:
+    fixes = adjudications()
+    applied = 0
     rows = []
     for file in sorted(RAW.glob("[a-z]/part_*.jsonl")) + sorted(RAW.glob("[a-z][a-z0-9]/part_*.jsonl")):
         if file.parent.name == "hard":
@@ -39,11 +54,20 @@ def document_rows() -> list[dict]:
             doc = json.loads(line)
             for i, sent in enumerate(doc["sentences"]):
                 label = sent["label"].strip()
+                fix = fixes.get(f"{doc['doc_id']}#{i}")
+                if fix:
+                    if fix["from"] != label:
+                        raise SystemExit(f"adjudication {fix} does not match label {label!r}")
+                    label = fix["to"]
+                    applied += 1
                 if label not in LABELS or not sent["text"].strip():
                     raise SystemExit(f"{file}:{number}: bad sentence {i}: {sent}")
                 rows.append({"doc_id": doc["doc_id"], "sent_index": i, "text": sent["text"].strip(),
                              "label": label, "domain": doc["domain"], "genre": doc["genre"],
                              "para": sent.get("para", 0)})
+    if applied != len(fixes):
+        raise SystemExit(f"only {applied} of {len(fixes)} adjudications matched a sentence")
+    print(f"adjudications applied: {applied}")
     return rows
 
 
@@ -51,7 +75,7 @@ def hard_rows() -> list[dict]:
     rows = []
     seen = set()
     for file in sorted((RAW / "hard").glob("part_*.jsonl")):
-        for line in file.open(encoding="utf-8"):
+        for number, line in enumerate(file.open(encoding="utf-8")):
             if not line.strip():
                 continue
             item = json.loads(line)
@@ -59,7 +83,9 @@ def hard_rows() -> list[dict]:
             if key in seen or item["label"] not in LABELS:
                 continue
             seen.add(key)
-            doc_id = f"hard-{len(rows):04d}"
+            # Hard cases come as adjacent contrast pairs that share wording: keep each run of
+            # HARD_GROUP consecutive lines in one split so a pair never straddles train and test.
+            doc_id = f"hard-{file.stem[-2:]}-{number // HARD_GROUP:03d}"
             rows.append({"doc_id": doc_id, "sent_index": 0, "text": item["text"].strip(),
                          "label": item["label"], "rule": item["rule"], "note": item.get("note", ""),
                          "split": document_split(doc_id)})

@@ -216,3 +216,52 @@ def write_report(out_dir: Path, model: dict[str, SliceResult],
         plot_reliability(result.confidence, correct, out_dir / f"reliability_{name}.png", name)
     (out_dir / "report.md").write_text("\n".join(sections))
     return report
+
+
+def bootstrap_difference(gold: Sequence[str], predicted_a: Sequence[str],
+                         predicted_b: Sequence[str], labels: Sequence[str],
+                         rounds: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Macro-F1 of B minus A with a paired bootstrap 95% interval (resampling sentences).
+
+    Both models are scored on the same resampled sentences each round, so the interval reflects
+    the uncertainty of the difference, not of each score separately.
+    """
+    from sklearn.metrics import f1_score
+
+    gold_a = np.asarray(gold)
+    a = np.asarray(predicted_a)
+    b = np.asarray(predicted_b)
+    labels = list(labels)
+
+    def macro(g: np.ndarray, p: np.ndarray) -> float:
+        present = [x for x in labels if (g == x).any()]
+        return float(f1_score(g, p, labels=present, average="macro", zero_division=0))
+
+    rng = np.random.default_rng(seed)
+    n = len(gold_a)
+    diffs = np.empty(rounds)
+    for r in range(rounds):
+        idx = rng.integers(0, n, n)
+        diffs[r] = macro(gold_a[idx], b[idx]) - macro(gold_a[idx], a[idx])
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return {"difference": round(macro(gold_a, b) - macro(gold_a, a), 4),
+            "ci_low": round(float(low), 4), "ci_high": round(float(high), 4), "rounds": rounds,
+            "p_b_not_better": round(float((diffs <= 0).mean()), 4)}
+
+
+def render_comparison(name_a: str, a: dict[str, Any], name_b: str, b: dict[str, Any],
+                      difference: dict[str, float]) -> str:
+    """Per-label F1 of two models side by side, then the macro-F1 difference and its interval."""
+    lines = [f"| label | {name_a} F1 | {name_b} F1 | support |", "|---|---:|---:|---:|"]
+    for label, m in a["per_label"].items():
+        other = b["per_label"].get(label, {}).get("f1", float("nan"))
+        lines.append(f"| {label} | {m['f1']:.3f} | {other:.3f} | {m['support']} |")
+    lines.append(f"| **macro-F1** | **{a['macro_f1']:.3f}** | **{b['macro_f1']:.3f}** | {a['n']} |")
+    lines.append(f"| accuracy | {a['accuracy']:.3f} | {b['accuracy']:.3f} | |")
+    lines.append("")
+    lines.append(
+        f"macro-F1 difference ({name_b} - {name_a}): {difference['difference']:+.4f}, "
+        f"95% bootstrap interval [{difference['ci_low']:+.4f}, {difference['ci_high']:+.4f}] "
+        f"({difference['rounds']} paired resamples)"
+    )
+    return "\n".join(lines)

@@ -116,8 +116,11 @@ def _labels_for(base: str, train: list[Example]) -> LabelSet:
     return found
 
 
-def train(config: TrainConfig) -> dict[str, Any]:
-    """Run the whole recipe; returns the report written next to the model."""
+def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, Any]:
+    """Run the whole recipe; returns the report written next to the model.
+
+    ``callbacks`` are extra ``transformers.TrainerCallback`` objects (logging, interruption).
+    """
     import torch
     from datasets import Dataset
     from transformers import (
@@ -188,11 +191,13 @@ def train(config: TrainConfig) -> dict[str, Any]:
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=_compute_metrics,
-        callbacks=[EarlyStoppingCallback(config.early_stopping_patience)],
+        callbacks=[EarlyStoppingCallback(config.early_stopping_patience), *(callbacks or [])],
         class_weights=weights,
     )
-    resume = config.resume and checkpoints.exists() and any(checkpoints.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    resume_from = last_checkpoint(checkpoints) if config.resume else None
+    if config.resume and resume_from is None:
+        logger.warning("--resume: no checkpoint in %s, starting from the beginning", checkpoints)
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
     temperature = 1.0
     if config.calibrate:
@@ -211,13 +216,20 @@ def train(config: TrainConfig) -> dict[str, Any]:
     )
     meta.save(out)
     config.save(out / "train_config.json")
-    report = evaluate_model_dir(out, data, train_seconds=train_seconds, config=config)
+    report = evaluate_model_dir(out, data, train_seconds=train_seconds, config=config,
+                                resumed_from=resume_from.name if resume_from else None)
     shutil.rmtree(checkpoints, ignore_errors=True)
     return report
 
 
+def last_checkpoint(checkpoints: Path) -> Path | None:
+    """The newest ``checkpoint-<step>`` directory an interrupted run left behind."""
+    found = [p for p in checkpoints.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(found, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+
 def evaluate_model_dir(out: Path, data: LoadedData, *, train_seconds: float,
-                       config: TrainConfig) -> dict[str, Any]:
+                       config: TrainConfig, resumed_from: str | None = None) -> dict[str, Any]:
     """Score the saved model (as shipped, float16 weights) and the baseline; write report + card."""
     tagger = Tagger.load(out)
     names = list(data.labels.names)
@@ -241,6 +253,7 @@ def evaluate_model_dir(out: Path, data: LoadedData, *, train_seconds: float,
         "train_sentences": len(data.train),
         "train_seconds": round(train_seconds, 1),
         "calibration": calibration,
+        "resumed_from": resumed_from,
         "config": asdict(config),
     }
     report = write_report(out, model_results, baseline_results, extra)

@@ -1,0 +1,104 @@
+"""Integration tests on the bundled default model, the seed article and the shipped data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from claimtag import Tagger
+from claimtag.model_files import default_model_dir
+from conftest import ROOT, SEED_LABELS, SEED_TEXT
+
+MODEL_DIR = ROOT / "models" / "claimtag-news"
+
+
+@pytest.fixture(scope="module")
+def default_tagger() -> Tagger:
+    return Tagger.load()
+
+
+def test_bundled_model_is_the_default(default_tagger):
+    assert default_model_dir().resolve() == MODEL_DIR.resolve()
+    assert default_tagger.model_id.startswith("claimtag-news@")
+
+
+def test_model_dir_is_hf_format_and_small():
+    config = json.loads((MODEL_DIR / "config.json").read_text())
+    assert config["id2label"] == {"0": "forecast", "1": "denial", "2": "claim", "3": "fact", "4": "other"}
+    assert config["label2id"]["fact"] == 3
+    for name in ("model.safetensors", "tokenizer.json", "tokenizer_config.json", "claimtag.json", "README.md"):
+        assert (MODEL_DIR / name).is_file(), name
+    size = sum(f.stat().st_size for f in MODEL_DIR.rglob("*") if f.is_file())
+    assert size < 50 * 1024 * 1024, f"model dir is {size / 2**20:.1f} MB"
+
+
+def test_seed_article_agrees_with_gold(default_tagger, seed_gold):
+    tagged = default_tagger.tag(SEED_TEXT.read_text())
+    assert [t.text for t in tagged] == [g["text"] for g in seed_gold]
+    correct = sum(t.label == g["label"] for t, g in zip(tagged, seed_gold))
+    assert correct >= 17, f"{correct}/18 seed sentences correct"
+
+
+def test_transformers_pipeline_gives_the_same_labels(default_tagger, seed_gold):
+    from transformers import pipeline
+
+    classifier = pipeline("text-classification", model=str(MODEL_DIR))
+    texts = [g["text"] for g in seed_gold]
+    ours = [p.label for p in default_tagger.classify(texts)]
+    theirs = [r["label"] for r in classifier(texts)]
+    assert theirs == ours
+
+
+def test_model_card_states_model_and_baseline_scores():
+    card = (MODEL_DIR / "README.md").read_text()
+    report = json.loads((MODEL_DIR / "report.json").read_text())
+    test_model, test_base = report["model"]["test"], report["baseline"]["test"]
+    row = [line for line in card.splitlines() if line.startswith("| test |")][0]
+    assert f"{test_model['macro_f1']:.3f}" in row and f"{test_base['macro_f1']:.3f}" in row
+    assert "pipeline_tag: text-classification" in card
+
+
+def test_card_test_scores_are_reproduced(default_tagger):
+    from claimtag.data import load_examples
+    from claimtag.evaluate import evaluate_tagger
+
+    report = json.loads((MODEL_DIR / "report.json").read_text())
+    examples = load_examples(ROOT / "training" / "data" / "test.jsonl", default_tagger.labels)
+    result = evaluate_tagger(default_tagger, examples, "test")
+    assert result.scores["n"] == report["model"]["test"]["n"]
+    assert result.scores["macro_f1"] == pytest.approx(report["model"]["test"]["macro_f1"], abs=0.002)
+
+
+def test_shipped_data_validates():
+    from claimtag.validation import validate
+
+    result = validate([ROOT / "training" / "data"])
+    assert result.ok, (result.errors + result.leaks)[:5]
+    assert sum(len(v) for v in result.splits.values()) >= 6000
+
+
+@pytest.mark.slow
+def test_wheel_install_loads_the_bundled_model_offline(tmp_path):
+    """A non-editable install (built wheel, installed into a separate target) finds the model."""
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(dist), str(ROOT)], check=True)
+    (wheel,) = dist.glob("claimtag-*.whl")
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
+                    str(wheel)], check=True)
+    script = (
+        "import claimtag, pathlib; from claimtag import Tagger; t = Tagger.load(); "
+        "print(pathlib.Path(claimtag.__file__).parent); "
+        "print(t.model_dir); print(t.classify(['It will be within weeks.'])[0].label)"
+    )
+    env = {"PYTHONPATH": str(target), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, check=True,
+                         capture_output=True, text=True).stdout.splitlines()
+    assert Path(out[0]).is_relative_to(target)
+    assert Path(out[1]).is_relative_to(target)
+    assert out[2] == "forecast"
