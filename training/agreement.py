@@ -20,24 +20,29 @@ DOUBLE = HERE / "raw" / "double"
 LABELS = ["forecast", "denial", "claim", "fact", "other"]
 
 
-def labels_a() -> dict[str, str]:
-    """Original labels by sentence id ``<doc_id>#<index>``, as first written (before adjudication)."""
+def labels_a(sample: list[dict]) -> dict[str, str]:
+    """The writers' labels by sentence id ``<doc_id>#<index>``, frozen before adjudication.
+
+    A sampled sentence whose text no longer matches (the writer revised the document after the
+    sample was drawn) has no A label and is left out of the comparison.
+    """
     original = DOUBLE / "labels_a.jsonl"
     if original.exists():
         return {r["id"]: r["label"] for r in map(json.loads, original.open())}
-    out = {}
+    current = {}
     for file in sorted(HERE.glob("raw/[a-e]/part_*.jsonl")):
         for line in file.open():
             doc = json.loads(line)
             for i, s in enumerate(doc["sentences"]):
-                out[f"{doc['doc_id']}#{i}"] = s["label"]
-    return out
+                current[f"{doc['doc_id']}#{i}"] = (s["text"], s["label"])
+    return {r["id"]: current[r["id"]][1] for r in sample
+            if r["id"] in current and current[r["id"]][0] == r["text"]}
 
 
 def main() -> None:
     sample = [json.loads(x) for x in (DOUBLE / "sample.jsonl").open()]
     b = {r["id"]: r["label"] for r in map(json.loads, (DOUBLE / "labels_b.jsonl").open())}
-    a_all = labels_a()
+    a_all = labels_a(sample)
     ids = [r["id"] for r in sample if r["id"] in b and r["id"] in a_all]
     if not (DOUBLE / "labels_a.jsonl").exists():  # freeze A's labels before adjudication edits
         with (DOUBLE / "labels_a.jsonl").open("w") as fh:
