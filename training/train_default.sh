@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-models/claimtag-news}"
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+[ -x .venv/bin/claimtag ] && export PATH="$PWD/.venv/bin:$PATH"
 start=$(date +%s)
 claimtag train \
   --train training/data/train.jsonl \

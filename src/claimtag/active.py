@@ -8,8 +8,10 @@ time on twenty versions of the same boilerplate.
 
 from __future__ import annotations
 
+import heapq
 import random
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,21 +45,39 @@ def uncertainty(scores: dict[str, float], strategy: str) -> float:
 
 
 def select(tagger: Tagger, documents: Iterable[tuple[str, str]], n: int, strategy: str = "entropy",
-           max_similarity: float = 0.8, seed: int = 0, min_words: int = 3) -> list[Candidate]:
-    """Pick ``n`` sentences from ``(doc_id, text)`` documents to label next."""
+           max_similarity: float = 0.8, seed: int = 0, min_words: int = 3,
+           pool_factor: int = 20) -> list[Candidate]:
+    """Pick ``n`` sentences from ``(doc_id, text)`` documents to label next.
+
+    Streams the corpus: only the ``n * pool_factor`` most uncertain sentences are kept (a heap),
+    then near-duplicates are skipped while picking, so memory does not grow with corpus size.
+    """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    docs = list(documents)
-    pool: list[Candidate] = []
     rng = random.Random(seed)
-    for (doc_id, _), tagged in zip(docs, tagger.tag_many(text for _, text in docs)):
+    doc_ids: deque[str] = deque()
+
+    def texts() -> Iterator[str]:
+        for doc_id, text in documents:
+            doc_ids.append(doc_id)
+            yield text
+
+    heap: list[tuple[float, int, Candidate]] = []
+    counter = 0
+    for tagged in tagger.tag_many(texts()):
+        doc_id = doc_ids.popleft()
         for i, t in enumerate(tagged):
             if len(t.text.split()) < min_words:
                 continue
             score = rng.random() if strategy == "random" else uncertainty(t.scores, strategy)
-            pool.append(Candidate(doc_id, i, t.text, t.label, t.score, round(score, 6)))
-    pool.sort(key=lambda c: c.uncertainty, reverse=True)
-    return _diverse(pool, n, max_similarity)
+            item = (score, -counter, Candidate(doc_id, i, t.text, t.label, t.score, round(score, 6)))
+            counter += 1
+            if len(heap) < n * pool_factor:
+                heapq.heappush(heap, item)
+            else:
+                heapq.heappushpop(heap, item)
+    ranked = [c for _, _, c in sorted(heap, key=lambda x: (x[0], x[1]), reverse=True)]
+    return _diverse(ranked, n, max_similarity)
 
 
 def _diverse(ranked: list[Candidate], n: int, max_similarity: float) -> list[Candidate]:
