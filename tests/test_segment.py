@@ -75,3 +75,20 @@ def test_normalize_collapses_whitespace():
 @given(st.text(alphabet=st.sampled_from(list("ab .!?\"'\n\t:-U.S.")) | st.characters(), max_size=300))
 def test_offsets_are_exact_and_nothing_is_lost(text):
     assert_exact(text)
+
+
+def test_long_paragraph_is_split_in_windows_like_a_whole(monkeypatch):
+    import claimtag.segment as segment
+
+    text = " ".join(f"Sentence number {i} says the U.S. economy grew 2.{i % 10}% in Jan. last year."
+                    for i in range(300))
+    windowed = [(s.start, s.end) for s in split_sentences(text)]
+    monkeypatch.setattr(segment, "_WINDOW", 10**9)
+    assert [(s.start, s.end) for s in split_sentences(text)] == windowed
+    assert len(windowed) >= 300
+    assert_exact(text)
+
+
+def test_one_huge_sentence_without_boundaries_loses_nothing():
+    text = "word " * 3000
+    assert_exact(text)

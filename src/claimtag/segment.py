@@ -19,6 +19,8 @@ _BLOCK_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 _LINE_END = re.compile(r"[.!?:;\"'”’)\]…]\s*$")
 _BULLET = re.compile(r"^\s*([-*•–—]|\d+[.)])\s+")
 _SPACES = re.compile(r"\s+")
+#: Characters of one paragraph given to pysbd at a time (its cost is quadratic in length).
+_WINDOW = 2000
 
 
 @dataclass(frozen=True)
@@ -93,25 +95,51 @@ def _lines(paragraph: str, offset: int) -> Iterator[tuple[int, str]]:
 
 
 def _split_block(block: str) -> Iterator[tuple[int, int]]:
-    """Spans of sentences in a block with no hard break inside (line breaks become spaces)."""
+    """Spans of sentences in a block with no hard break inside (line breaks become spaces).
+
+    pysbd's cost grows with the square of a paragraph's length, so long blocks are fed to it in
+    windows of about ``_WINDOW`` characters. The last sentence of each window may have been cut
+    by the window's edge, so it is not emitted: the next window starts where it starts. The
+    result equals whole-block splitting wherever pysbd's decisions are local, and time is linear.
+    """
     if block.isspace() or not block:
         return
     flat = block.replace("\n", " ").replace("\r", " ")
     cursor = 0
-    for piece in _segmenter().segment(flat):
+    while cursor < len(flat):
+        last_window = len(flat) - cursor <= _WINDOW * 3 // 2
+        end = len(flat) if last_window else _window_end(flat, cursor)
+        spans = list(_pysbd_spans(flat, cursor, end))
+        if not last_window and len(spans) > 1:
+            spans.pop()  # may be cut by the window's edge: redo it in the next window
+        yield from spans
+        if last_window:
+            return
+        cursor = spans[-1][1] if spans else end
+
+
+def _window_end(text: str, start: int) -> int:
+    """End of a window from ``start``: the last space before ``start + _WINDOW``, if any."""
+    space = text.rfind(" ", start + _WINDOW // 2, start + _WINDOW)
+    return space if space > 0 else start + _WINDOW
+
+
+def _pysbd_spans(flat: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Sentence spans of ``flat[start:end]`` (absolute offsets), covering all its non-space text."""
+    cursor = start
+    for piece in _segmenter().segment(flat[start:end]):
         piece = piece.strip()
         if not piece:
             continue
-        found = flat.find(piece, cursor)
+        found = flat.find(piece, cursor, end)
         if found < 0:  # pysbd changed the text: keep everything up to the next match as is
             break
-        lead = flat[cursor:found]
-        if lead.strip():  # text pysbd skipped becomes its own sentence rather than vanishing
+        if flat[cursor:found].strip():  # text pysbd skipped becomes its own sentence
             yield _strip_span(flat, cursor, found)
         yield found, found + len(piece)
         cursor = found + len(piece)
-    if flat[cursor:].strip():
-        yield _strip_span(flat, cursor, len(flat))
+    if flat[cursor:end].strip():
+        yield _strip_span(flat, cursor, end)
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:

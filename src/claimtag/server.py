@@ -15,6 +15,7 @@ Every error is JSON with a machine-readable ``code``; bad input gets a 4xx, neve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hmac
 import ipaddress
@@ -50,6 +51,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .backends import OnnxBackend
 from .segment import split_sentences
 from .tagger import Prediction, Tagger
 
@@ -79,8 +81,9 @@ class Settings:
     max_sentences: int = 1_000
     max_chars: int = 200_000
     max_documents: int = 1_000
-    max_batch_size: int = 32
-    max_wait_ms: float = 2.0
+    max_batch_size: int = 64
+    max_wait_ms: float = 5.0
+    model_batch_size: int = 8
     max_queue_sentences: int = 20_000
     request_timeout_s: float = 30.0
     api_key: str | None = field(default_factory=_api_key_from_env, repr=False)
@@ -89,7 +92,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         positive = ("max_body_bytes", "max_sentences", "max_chars", "max_documents",
-                    "max_batch_size", "max_queue_sentences", "request_timeout_s")
+                    "max_batch_size", "model_batch_size", "max_queue_sentences",
+                    "request_timeout_s")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"Settings.{name} must be positive, got {getattr(self, name)!r}")
@@ -157,6 +161,9 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            # FastAPI's answer to a body that is not UTF-8/16/32 text: a JSON problem like any other
+            return _error_response(422, "invalid_json", "the request body is not valid JSON text")
         code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code,
                                                              f"http_{exc.status_code}")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
@@ -168,6 +175,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         if any(e["type"] == "json_invalid" for e in errors):
             return _error_response(422, "invalid_json", "the request body is not valid JSON",
                                    errors=errors)
+        if isinstance(getattr(exc, "body", None), (bytes, bytearray)):
+            return _error_response(422, "invalid_json", "send a JSON object with "
+                                   "'Content-Type: application/json'", errors=errors)
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"]) or "body"
         return _error_response(422, "invalid_request", f"{where}: {first['msg']}", errors=errors)
@@ -257,16 +267,22 @@ class SentenceOut(PredictionOut):
 
 
 class TagResponse(BaseModel):
+    """The model that answered and one row per sentence, documents in request order."""
+
     model: str
     sentences: list[SentenceOut]
 
 
 class ClassifyResponse(BaseModel):
+    """The model that answered and one prediction per input sentence, in order."""
+
     model: str
     predictions: list[PredictionOut]
 
 
 class ModelInfo(BaseModel):
+    """What is being served: identity, label set, backend and measured scores."""
+
     name: str
     version: str
     model: str
@@ -280,11 +296,15 @@ class ModelInfo(BaseModel):
 
 
 class Status(BaseModel):
+    """A probe's answer."""
+
     status: str
     model: str | None = None
 
 
 class ErrorOut(BaseModel):
+    """Every error: a machine-readable code, a message for people, the request id."""
+
     code: str
     message: str
     request_id: str
@@ -313,20 +333,29 @@ class _Job:
 class MicroBatcher:
     """One worker thread that classifies sentences of concurrent requests in shared batches.
 
-    The worker takes whatever is queued; if that is less than ``max_batch_size`` it waits up to
-    ``max_wait_ms`` for more, then runs ``classify`` once. While the model runs, new requests
-    queue up, so batches grow with load and a lone request waits at most ``max_wait_ms``.
+    The worker takes whatever is queued and runs ``classify`` once on it (at most
+    ``max_batch_size`` sentences). While the model runs, new requests queue up, so batches grow
+    with load. Under concurrency (the last batch served more than one request) a batch smaller
+    than the last one waits up to ``max_wait_ms`` to fill, because the other clients' next
+    requests are on their way; a lone client never waits.
+
+    With ``chunk_size`` the worker sorts a batch by length and classifies it ``chunk_size``
+    sentences at a time, answering each request as soon as its last sentence is done: the event
+    loop sends those answers and reads the next requests while the model computes the rest,
+    instead of everyone waiting for the whole batch.
     """
 
     def __init__(
         self,
         classify: Callable[[list[str]], list[Prediction]],
-        max_batch_size: int = 32,
-        max_wait_ms: float = 2.0,
+        max_batch_size: int = 64,
+        max_wait_ms: float = 5.0,
         max_queue_sentences: int = 20_000,
+        chunk_size: int | None = None,
     ) -> None:
         self.classify = classify
         self.max_batch_size = max_batch_size
+        self.chunk_size = chunk_size
         self.max_wait_s = max_wait_ms / 1000
         self.max_queue_sentences = max_queue_sentences
         self._jobs: deque[_Job] = deque()
@@ -334,6 +363,8 @@ class MicroBatcher:
         self._cond = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
+        self._last_jobs = 0
+        self._last_size = 0
         self.batches = 0
         self.sentences_done = 0
 
@@ -388,9 +419,12 @@ class MicroBatcher:
                 if self._closing:
                     return None
                 self._cond.wait()
-            if self._queued < self.max_batch_size and self.max_wait_s > 0 and not self._closing:
+            # Under concurrency, wait (at most max_wait) until as much is queued as the last
+            # batch held: in a steady stream the other clients' next requests are on their way.
+            target = min(self.max_batch_size, self._last_size)
+            if self._last_jobs > 1 and self._queued < target and self.max_wait_s > 0:
                 deadline = time.monotonic() + self.max_wait_s
-                while self._queued < self.max_batch_size and not self._closing:
+                while self._queued < target and not self._closing:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
@@ -411,28 +445,40 @@ class MicroBatcher:
                 self._queued -= end - begin
                 if end == len(job.sentences):
                     self._jobs.popleft()
+            self._last_jobs = len(batch)
+            self._last_size = self.max_batch_size - room
             return batch
 
     def _process(self, batch: list[tuple[_Job, int, int]]) -> None:
-        texts = [s for job, begin, end in batch for s in job.sentences[begin:end]]
-        if not texts:
+        items = [(job, i) for job, begin, end in batch for i in range(begin, end)]
+        if not items:
             return
-        try:
-            predictions = self.classify(texts)
-        except Exception as exc:  # a model failure fails these requests, not the worker
-            logger.exception("batch of %d sentences failed", len(texts))
-            for job, _, _ in batch:
-                job.loop.call_soon_threadsafe(_settle, job, exc)
-            return
+        size = self.chunk_size or len(items)
+        if size < len(items):  # similar lengths share a forward pass: little padding
+            items.sort(key=lambda item: len(item[0].sentences[item[1]]))
+        for start in range(0, len(items), size):
+            part = items[start : start + size]
+            try:
+                predictions = self.classify([job.sentences[i] for job, i in part])
+            except Exception as exc:  # a model failure fails these requests, not the worker
+                logger.exception("a batch of %d sentences failed", len(part))
+                for job in {id(job): job for job, _ in items[start:]}.values():
+                    job.cancelled = True  # skip its sentences still queued for later batches
+                    _deliver(job, exc)
+                return
+            self.sentences_done += len(part)
+            for (job, i), prediction in zip(part, predictions, strict=True):
+                job.results[i] = prediction
+                job.remaining -= 1
+                if job.remaining == 0:  # answer now, while the rest of the batch computes
+                    _deliver(job, None)
         self.batches += 1
-        self.sentences_done += len(texts)
-        at = 0
-        for job, begin, end in batch:
-            job.results[begin:end] = predictions[at : at + end - begin]
-            at += end - begin
-            job.remaining -= end - begin
-            if job.remaining == 0:
-                job.loop.call_soon_threadsafe(_settle, job, None)
+
+
+def _deliver(job: _Job, error: BaseException | None) -> None:
+    """Hand the outcome to the job's event loop (from the worker thread)."""
+    with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits any more
+        job.loop.call_soon_threadsafe(_settle, job, error)
 
 
 def _settle(job: _Job, error: BaseException | None) -> None:
@@ -449,7 +495,7 @@ def _settle(job: _Job, error: BaseException | None) -> None:
 
 async def _send_json(send: Send, status: int, body: dict[str, Any],
                      headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
-    payload = json.dumps(body, ensure_ascii=True).encode("ascii")
+    payload = json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(payload)).encode()), *headers]})
@@ -472,6 +518,7 @@ class _RequestContext:
         token = _REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = {"code": 0}
+        logger.debug("%s %s started", scope.get("method"), scope.get("path"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -486,6 +533,11 @@ class _RequestContext:
             if status["code"] == 0:
                 await _send_json(send_with_id, 504, _error_body(
                     "timeout", f"the request took longer than {self.timeout_s:g} s"))
+        except Exception:  # a bug, not bad input: answer JSON with the request id, keep serving
+            logger.exception("unexpected error")
+            if status["code"] == 0:
+                await _send_json(send_with_id, 500, _error_body(
+                    "internal_error", "internal error; see the server log"))
         finally:
             logger.info("%s %s %s %.1fms", scope.get("method"), scope.get("path"),
                         status["code"] or "-", (time.perf_counter() - started) * 1000)
@@ -562,9 +614,8 @@ class _Service:
     def attach(self, tagger: Tagger) -> None:
         """Start serving ``tagger``: build its batcher and model description."""
         s = self.settings
-        tagger.batch_size = max(tagger.batch_size, s.max_batch_size)
         batcher = MicroBatcher(tagger.classify, s.max_batch_size, s.max_wait_ms,
-                               s.max_queue_sentences)
+                               s.max_queue_sentences, chunk_size=s.model_batch_size)
         batcher.start()
         self.info = _model_info(tagger)
         self.batcher = batcher
@@ -623,6 +674,26 @@ def _check_size(sentences: int, chars: int, settings: Settings) -> None:
                        "send several requests")
 
 
+#: Characters that can end a sentence. Counting them bounds the sentences in a text before it
+#: is split, and that bound matters: pysbd's time grows with the square of the sentences in a
+#: paragraph, so a text of nothing but "a. a. a. ..." must be refused before, not after.
+_SENTENCE_MARKS = ".!?\n…。！？"
+
+
+def _check_marks(texts: list[str], settings: Settings) -> None:
+    marks = sum(t.count(c) for t in texts for c in _SENTENCE_MARKS)
+    if marks > 4 * settings.max_sentences + 100:
+        raise ApiError(422, "too_many_sentences",
+                       f"{marks} sentence-ending marks in one request; the limit is "
+                       f"{settings.max_sentences} sentences: send several requests")
+
+
+def _json(content: dict[str, Any]) -> JSONResponse:
+    """A response built from plain dicts: the hot paths skip re-validating their own output
+    against the response model (which stays in the route for the OpenAPI schema)."""
+    return JSONResponse(content)
+
+
 def _split_all(texts: list[str]) -> list[list[Any]]:
     return [split_sentences(t) for t in texts]
 
@@ -638,9 +709,7 @@ def create_app(
 
     def load() -> None:
         try:
-            tagger = Tagger.load(model if not isinstance(model, Tagger) else None,
-                                 backend=settings.backend, batch_size=settings.max_batch_size,
-                                 num_threads=settings.num_threads)
+            tagger = load_tagger(model, settings)  # type: ignore[arg-type]
             service.attach(tagger)
             logger.info("model %s ready (%s backend)", tagger.model_id, settings.backend)
         except Exception as exc:  # reported by /readyz and 503s; the process stays up
@@ -649,10 +718,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if isinstance(model, Tagger):
-            service.attach(model)
-        else:
+        if _is_model_path(model):
             threading.Thread(target=load, name="claimtag-loader", daemon=True).start()
+        else:
+            service.attach(model)  # type: ignore[arg-type]
         yield
         if service.batcher is not None:  # uvicorn has let in-flight requests finish by now
             await asyncio.to_thread(service.batcher.close, settings.request_timeout_s)
@@ -670,9 +739,9 @@ def create_app(
     app.state.settings = settings
     _install_error_handlers(app)
 
-    @app.post("/v1/tag", response_model=TagResponse, response_model_exclude_none=False,
+    @app.post("/v1/tag", response_model=TagResponse,
               responses={413: {"model": ErrorOut}, 504: {"model": ErrorOut}})
-    async def tag(request: TagRequest) -> dict[str, Any]:
+    async def tag(request: TagRequest) -> JSONResponse:
         """Split text into sentences and label each one: one row per sentence."""
         if request.documents is not None:
             if len(request.documents) > settings.max_documents:
@@ -684,6 +753,7 @@ def create_app(
         else:
             ids, texts = [None], [request.text or ""]
         _check_size(0, sum(len(t) for t in texts), settings)
+        _check_marks(texts, settings)
         service.require()
         if sum(len(t) for t in texts) < 2_000:  # short: cheaper than a thread hop
             split = _split_all(texts)
@@ -701,15 +771,17 @@ def create_app(
                              "end": sentence.end, "text": sentence.text, "label": p.label,
                              "score": p.score, "scores": p.scores, "truncated": p.truncated,
                              "model": model_id})
-        return {"model": model_id, "sentences": rows}
+        return _json({"model": model_id, "sentences": rows})
 
     @app.post("/v1/classify", response_model=ClassifyResponse,
               responses={413: {"model": ErrorOut}, 504: {"model": ErrorOut}})
-    async def classify(request: ClassifyRequest) -> dict[str, Any]:
+    async def classify(request: ClassifyRequest) -> JSONResponse:
         """Label sentences as given (no splitting): one prediction per sentence, in order."""
         _check_size(len(request.sentences), sum(len(s) for s in request.sentences), settings)
         tagger, predictions = await service.predict(request.sentences)
-        return {"model": tagger.model_id, "predictions": [p.to_dict() for p in predictions]}
+        return _json({"model": tagger.model_id, "predictions": [
+            {"label": p.label, "score": p.score, "scores": p.scores, "truncated": p.truncated}
+            for p in predictions]})
 
     @app.get("/v1/model", response_model=ModelInfo)
     async def model_info() -> ModelInfo:
@@ -766,6 +838,23 @@ def _document_bearer_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def load_tagger(model: str | Path | None, settings: Settings) -> Tagger:
+    """``Tagger.load`` as the server wants it: forward passes of ``model_batch_size`` (the
+    tagger sorts each micro-batch by length first, so small passes waste little on padding),
+    and on ONNX, model threads that sleep between batches instead of spin-waiting: spinning
+    threads would take the CPU the event loop needs to parse and answer requests."""
+    tagger = Tagger.load(model, backend=settings.backend, batch_size=settings.model_batch_size,
+                         num_threads=settings.num_threads)
+    if settings.backend == "onnx" and tagger.model_dir is not None:
+        tagger.backend = OnnxBackend(tagger.model_dir, settings.num_threads, spin=False)
+    return tagger
+
+
+def _is_model_path(model: object) -> bool:
+    """A model directory (or ``None``, the bundled one) rather than a loaded tagger."""
+    return model is None or isinstance(model, (str, Path))
+
+
 def _version() -> str:
     from . import __version__
 
@@ -811,10 +900,13 @@ def serve(model: Tagger | str | Path | None = None, settings: Settings | None = 
     if not is_loopback(settings.host) and not settings.api_key:
         logger.warning("listening on %s without an API key: anyone who can reach this address "
                        "can use the service; set %s", settings.host, API_KEY_ENV)
-    tagger = model if isinstance(model, Tagger) else Tagger.load(
-        model, backend=settings.backend, batch_size=settings.max_batch_size,
-        num_threads=settings.num_threads)
+    tagger = model
+    if _is_model_path(model):  # load before binding: a bad model dir fails fast (exit 2)
+        tagger = load_tagger(model, settings)  # type: ignore[arg-type]
     app = create_app(tagger, settings)
+    logger.info("serving %s (%s backend) on http://%s:%d; API key %s",
+                getattr(tagger, "model_id", "?"), settings.backend, settings.host, settings.port,
+                "required" if settings.api_key else "off")
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_config=None, access_log=False,
         timeout_graceful_shutdown=math.ceil(settings.graceful_shutdown_s), lifespan="on",
