@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SEED_TEXT
 
 from claimtag import Tagger
 from claimtag.model_files import default_model_dir
-from conftest import ROOT, SEED_LABELS, SEED_TEXT
 
 MODEL_DIR = ROOT / "models" / "claimtag-news"
 

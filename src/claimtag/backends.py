@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +21,8 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnx")
+#: Names the quantisation recipe in the cache path, so a changed recipe never reuses old files.
+QUANT_RECIPE = "int8pc2"
 
 
 class Backend(Protocol):
@@ -27,6 +31,20 @@ class Backend(Protocol):
     name: str
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+
+
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Hide transformers' per-weight progress bar while a model loads, then restore it."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 class TorchBackend:
@@ -41,9 +59,10 @@ class TorchBackend:
         if num_threads:
             torch.set_num_threads(num_threads)
         self._torch = torch
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            model_dir, dtype=torch.float32
-        ).eval()
+        with quiet_loading():
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                model_dir, dtype=torch.float32
+            ).eval()
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         torch = self._torch
@@ -59,7 +78,11 @@ class OnnxBackend:
 
     name = "onnx"
 
-    def __init__(self, model_dir: Path, num_threads: int | None = None) -> None:
+    def __init__(
+        self, model_dir: Path, num_threads: int | None = None, *, spin: bool = True
+    ) -> None:
+        """``spin=False``: idle worker threads sleep instead of busy-waiting for the next run,
+        which a process that also does other work (the HTTP server) needs."""
         import onnxruntime as ort
 
         path = onnx_model_path(model_dir)
@@ -68,6 +91,8 @@ class OnnxBackend:
         if num_threads:
             options.intra_op_num_threads = num_threads
             options.inter_op_num_threads = 1
+        if not spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
         )
@@ -110,14 +135,14 @@ def model_hash(model_dir: Path) -> str:
 
 def onnx_model_path(model_dir: Path) -> Path:
     """Path of the cached int8 ONNX model for ``model_dir``, exporting it on first use."""
-    target = cache_dir() / "onnx" / model_hash(model_dir) / "model.int8.onnx"
+    target = cache_dir() / "onnx" / model_hash(model_dir) / f"model.{QUANT_RECIPE}.onnx"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     logger.info("exporting %s to ONNX and quantising to int8 (once per model)", model_dir)
     fp32 = target.parent / f"model.fp32.{os.getpid()}.onnx"
     _export_onnx(Path(model_dir), fp32)
-    tmp = target.parent / f"model.int8.{os.getpid()}.onnx"
+    tmp = target.parent / f"model.{QUANT_RECIPE}.{os.getpid()}.onnx"
     _quantize(fp32, tmp)
     os.replace(tmp, target)  # atomic: concurrent workers never see a half-written file
     fp32.unlink(missing_ok=True)
@@ -128,7 +153,8 @@ def _export_onnx(model_dir: Path, out: Path) -> None:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
+    with quiet_loading():
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
     model.eval()
 
     class _Logits(torch.nn.Module):
@@ -155,6 +181,28 @@ def _export_onnx(model_dir: Path, out: Path) -> None:
 
 
 def _quantize(src: Path, dst: Path) -> None:
+    """int8 weights with one scale per output channel, for the MatMuls that tolerate it.
+
+    Activations are quantised per tensor at run time, so a MatMul whose input has large
+    outliers loses most precision: the two attention MatMuls (activation by activation) and
+    the output projections fed by the attention context and by GELU (``*output/dense``,
+    DistilBERT's ``out_lin``/``lin2``) stay float. Q/K/V and the FFN up-projection, more than
+    half of the FLOPs, run in int8. On a low-confidence trial model this moved label agreement
+    with PyTorch from 95.4% (everything per tensor) to 99.5%.
+    """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+    graph = onnx.load(str(src)).graph
+    weights = {init.name for init in graph.initializer}
+    keep_float = [
+        node.name for node in graph.node if node.op_type == "MatMul" and (
+            not any(name in weights for name in node.input)
+            or any(part in node.name for part in _FLOAT_MATMULS))
+    ]
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul"], nodes_to_exclude=keep_float)
+
+
+#: Name fragments of output projections kept in float (BERT/RoBERTa, DistilBERT).
+_FLOAT_MATMULS = ("output/dense/", "/out_lin/", "/lin2/")

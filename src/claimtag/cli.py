@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -28,7 +28,7 @@ data_app = typer.Typer(help="Check and convert labelled data.", no_args_is_help=
 app.add_typer(data_app, name="data")
 
 ModelOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--model", "-m", help="Model directory; default: the bundled claimtag-news."),
 ]
 
@@ -60,11 +60,11 @@ def decode_text(raw: bytes, name: str) -> str:
 
 @app.command()
 def tag(
-    text: Annotated[Optional[str], typer.Argument(help="Text to tag, or - for stdin.")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Read the text from a file.")] = None,
+    text: Annotated[str | None, typer.Argument(help="Text to tag, or - for stdin.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the text from a file.")] = None,
     model: ModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per sentence.")] = False,
-    min_score: Annotated[Optional[float], typer.Option(help="Below this score the label is 'uncertain'.")] = None,
+    min_score: Annotated[float | None, typer.Option(help="Below this score the label is 'uncertain'.")] = None,
 ) -> None:
     """Split a text into sentences and print each with its label and score."""
     from .tagger import Tagger
@@ -110,12 +110,12 @@ def _print_table(results: list, tagger: object) -> None:
 def train(
     train_files: Annotated[list[Path], typer.Option("--train", help="Training file(s): JSONL/CSV (text, label[, doc_id]) or Label Studio JSON.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the new model.")],
-    dev: Annotated[Optional[list[Path]], typer.Option(help="Dev file(s); default: 10% of training documents.")] = None,
-    test: Annotated[Optional[list[Path]], typer.Option(help="Test file(s), reported in the model card.")] = None,
-    hard_cases: Annotated[Optional[Path], typer.Option(help="Hard-case file with a 'split' field.")] = None,
-    seed_labels: Annotated[Optional[list[Path]], typer.Option(help="Gold-labelled seed article(s), reported as 'seed'.")] = None,
+    dev: Annotated[list[Path] | None, typer.Option(help="Dev file(s); default: 10% of training documents.")] = None,
+    test: Annotated[list[Path] | None, typer.Option(help="Test file(s), reported in the model card.")] = None,
+    hard_cases: Annotated[Path | None, typer.Option(help="Hard-case file with a 'split' field.")] = None,
+    seed_labels: Annotated[list[Path] | None, typer.Option(help="Gold-labelled seed article(s), reported as 'seed'.")] = None,
     base: Annotated[str, typer.Option(help="'minilm' (raw encoder), 'default' (bundled model) or a model DIR.")] = "minilm",
-    labels: Annotated[Optional[str], typer.Option(help="Comma-separated label set; default: labels found in the data.")] = None,
+    labels: Annotated[str | None, typer.Option(help="Comma-separated label set; default: labels found in the data.")] = None,
     name: Annotated[str, typer.Option(help="Model name written into claimtag.json.")] = "claimtag-custom",
     version: Annotated[str, typer.Option(help="Model version.")] = "0.1.0",
     epochs: Annotated[float, typer.Option(help="Maximum epochs (early stopping may end sooner).")] = 6.0,
@@ -161,13 +161,19 @@ def evaluate(
     data: Annotated[list[Path], typer.Option("--data", "-d", help="Labelled file(s) to score on.")],
     model: ModelOption = None,
     baseline: Annotated[bool, typer.Option("--baseline", help="Score the TF-IDF baseline beside it.")] = False,
-    baseline_train: Annotated[Optional[list[Path]], typer.Option(help="Training data for the baseline; default: the model's own (train_config.json).")] = None,
-    report_dir: Annotated[Optional[Path], typer.Option("--report-dir", help="Where report.json and PNGs go.")] = Path("claimtag-report"),
+    baseline_train: Annotated[list[Path] | None, typer.Option(help="Training data for the baseline; default: the model's own (train_config.json).")] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Where report.json and PNGs go.")] = Path("claimtag-report"),
     backend: Annotated[str, typer.Option(help="torch or onnx.")] = "torch",
 ) -> None:
     """Per-label precision, recall, F1, macro-F1, accuracy and the confusion matrix."""
     from .data import load_many
-    from .evaluate import evaluate_baseline, evaluate_tagger, render_confusion, render_table, write_report
+    from .evaluate import (
+        evaluate_baseline,
+        evaluate_tagger,
+        render_confusion,
+        render_table,
+        write_report,
+    )
     from .tagger import Tagger
 
     tagger = Tagger.load(model, backend=backend)
@@ -201,6 +207,47 @@ def _training_files_of(tagger: object) -> list[Path]:
     return paths
 
 
+@app.command()
+def serve(
+    model: ModelOption = None,
+    host: Annotated[str, typer.Option(help="Address to bind; loopback unless you need it elsewhere.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    backend: Annotated[str, typer.Option(help="onnx (int8, fastest on CPU) or torch.")] = "onnx",
+    threads: Annotated[int | None, typer.Option(help="Model threads; default: the backend's choice.")] = None,
+    max_batch_size: Annotated[int, typer.Option(help="Most sentences the model worker runs at once.")] = 64,
+    max_wait_ms: Annotated[float, typer.Option(help="Longest wait for a batch to fill under load, in ms.")] = 5.0,
+    model_batch_size: Annotated[int, typer.Option(help="Sentences per forward pass (length-sorted within a batch).")] = 8,
+    max_body_bytes: Annotated[int, typer.Option(help="Larger request bodies get 413.")] = 1_000_000,
+    max_sentences: Annotated[int, typer.Option(help="Most sentences per request (else 422).")] = 1_000,
+    max_chars: Annotated[int, typer.Option(help="Most characters per request (else 422).")] = 200_000,
+    request_timeout: Annotated[float, typer.Option(help="Seconds before a request gets 504.")] = 30.0,
+    cors_origin: Annotated[list[str] | None, typer.Option(help="Allow browser calls from this origin (repeatable); default: CORS off.")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Serve the model over HTTP (POST /v1/tag, /v1/classify; docs at /docs).
+
+    Set CLAIMTAG_API_KEY to require 'Authorization: Bearer <key>' on every /v1 call.
+    """
+    from .server import Settings
+    from .server import serve as run_server
+
+    if backend not in ("onnx", "torch"):
+        raise UsageError(f"--backend must be onnx or torch, got {backend!r}")
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise UsageError(f"--log-level must be debug, info, warning or error, got {log_level!r}")
+    try:
+        settings = Settings(
+            host=host, port=port, backend=backend, num_threads=threads,
+            max_batch_size=max_batch_size, max_wait_ms=max_wait_ms,
+            model_batch_size=model_batch_size, max_body_bytes=max_body_bytes,
+            max_sentences=max_sentences, max_chars=max_chars, request_timeout_s=request_timeout,
+            cors_origins=tuple(cors_origin or ()),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc).replace("Settings.", "--").replace("_", "-")) from None
+    run_server(model, settings, log_level=log_level)
+
+
 def main() -> None:
     """Entry point: run the app, turning known errors into one line and exit code 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -219,7 +266,7 @@ def main() -> None:
 @data_app.command("validate")
 def data_validate(
     paths: Annotated[list[Path], typer.Argument(help="Labelled files or folders (train/dev/test by file name or 'split' field).")],
-    labels: Annotated[Optional[str], typer.Option(help="Comma-separated label set; default: the five claimtag labels.")] = None,
+    labels: Annotated[str | None, typer.Option(help="Comma-separated label set; default: the five claimtag labels.")] = None,
 ) -> None:
     """Check schema, labels, empty text and leakage between splits; print counts. Exit 1 on problems."""
     from .labels import LabelSet
@@ -267,3 +314,128 @@ def data_export_labelstudio(
     write_tasks(to_tasks(examples), output)
     typer.echo(f"{len(examples)} tasks written to {output}; labeling config:\n")
     typer.echo(labeling_config(labels_in(examples).names))
+
+
+@app.command()
+def compare(
+    model_a: Annotated[str, typer.Argument(help="First model directory ('default' for the bundled one).")],
+    model_b: Annotated[str, typer.Argument(help="Second model directory.")],
+    data: Annotated[list[Path], typer.Option("--data", "-d", help="Labelled file(s) both are scored on.")],
+    rounds: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    report: Annotated[Path | None, typer.Option(help="Write both reports and the difference as JSON here.")] = None,
+) -> None:
+    """Score two models on the same data side by side, with a bootstrap 95% interval for the
+    macro-F1 difference (B - A)."""
+    from .data import load_many
+    from .evaluate import bootstrap_difference, evaluate_tagger, render_comparison
+    from .tagger import Tagger
+
+    a, b = Tagger.load(model_a), Tagger.load(model_b)
+    if set(a.labels.names) != set(b.labels.names):
+        raise UsageError(f"the models have different label sets: {a.labels.names} vs {b.labels.names}")
+    examples = load_many(data, a.labels)
+    result_a = evaluate_tagger(a, examples, "a")
+    result_b = evaluate_tagger(b, examples, "b")
+    difference = bootstrap_difference(result_a.gold, result_a.predicted, result_b.predicted,
+                                      a.labels.names, rounds)
+    typer.echo(f"A = {a.model_id} ({model_a})\nB = {b.model_id} ({model_b})\n{len(examples)} sentences\n")
+    typer.echo(render_comparison("A", result_a.scores, "B", result_b.scores, difference))
+    if report is not None:
+        report.write_text(json.dumps({"a": {"model": a.model_id, **result_a.scores},
+                                      "b": {"model": b.model_id, **result_b.scores},
+                                      "difference": difference}, indent=2) + "\n")
+
+
+@app.command("select")
+def select_command(
+    corpus: Annotated[list[Path], typer.Argument(help="Text/JSONL/CSV/Parquet files or folders to pick from.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Label Studio import JSON to write (a .jsonl copy is written beside it).")],
+    model: ModelOption = None,
+    n: Annotated[int, typer.Option("--n", help="How many sentences to pick.")] = 200,
+    strategy: Annotated[str, typer.Option(help="entropy, margin or random.")] = "entropy",
+    max_similarity: Annotated[float, typer.Option(help="Skip sentences this similar (TF-IDF cosine) to one already picked.")] = 0.8,
+    text_field: Annotated[str, typer.Option(help="Text field in JSONL/CSV/Parquet.")] = "text",
+    lines: Annotated[bool, typer.Option("--lines", help="Text files hold one document per line.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed for the random strategy.")] = 0,
+) -> None:
+    """Pick the sentences to label next (least certain first, no near-duplicates), with the
+    model's predictions as pre-annotations."""
+    from .active import select
+    from .corpus import ReadOptions, read_records
+    from .data import Example, write_jsonl
+    from .labelstudio import labeling_config, to_tasks, write_tasks
+    from .tagger import Tagger
+
+    tagger = Tagger.load(model)
+    records = read_records([str(p) for p in corpus], ReadOptions(lines=lines, text_field=text_field))
+    unreadable: list[str] = []
+
+    def documents():
+        for record in records:
+            if record.error is None:
+                yield record.doc_id, record.text
+            else:
+                unreadable.append(f"{record.source}: {record.error}")
+
+    picked = select(tagger, documents(), n, strategy, max_similarity, seed)
+    for problem in unreadable:
+        typer.echo(f"skipped unreadable record {problem}", err=True)
+    examples = [Example(c.text, "", c.doc_id, c.sent_index,
+                        {"uncertainty": c.uncertainty, "model_label": c.label})
+                for c in picked]
+    write_tasks(to_tasks(examples, [(c.label, c.score) for c in picked], tagger.model_id,
+                         as_annotations=False), output)
+    write_jsonl(examples, output.with_suffix(".jsonl"))
+    typer.echo(f"{len(picked)} sentences written to {output} and {output.with_suffix('.jsonl')} "
+               f"(strategy {strategy}); labeling config:\n")
+    typer.echo(labeling_config(tagger.labels.names))
+
+
+@app.command(epilog="Exit codes: 0 success; 1 finished, but error rows were written (bad "
+             "records); 2 bad usage or unusable input/output, nothing written.")
+def classify(
+    inputs: Annotated[list[str], typer.Argument(help="Files (.txt, .jsonl, .csv, .parquet), folders, globs, or - for stdin.", show_default=False)],
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Output file: .jsonl, .csv or .parquet; default: JSONL on stdout.")] = None,
+    model: ModelOption = None,
+    lines: Annotated[bool, typer.Option("--lines", help="Text files hold one document per line.")] = False,
+    text_field: Annotated[str, typer.Option(help="Column / key holding the text.")] = "text",
+    id_field: Annotated[str | None, typer.Option(help="Column / key holding the document id; default: 'id', then 'doc_id', else FILE:LINE.")] = None,
+    keep_fields: Annotated[str | None, typer.Option(help="Comma-separated input columns to copy into every output row.")] = None,
+    backend: Annotated[str, typer.Option(help="onnx (int8, fast) or torch.")] = "onnx",
+    batch_size: Annotated[int, typer.Option(help="Sentences per forward pass.")] = 32,
+    workers: Annotated[int, typer.Option(help="Worker processes, each with its own model (--engine ray: actors in the pool).")] = 1,
+    engine: Annotated[str, typer.Option(help="local, or ray (Ray Data on --address or a local Ray).")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address for --engine ray, e.g. ray://head:10001 or auto.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start again instead of resuming an unfinished run into OUT.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
+    min_score: Annotated[float | None, typer.Option(help="Below this score the label is 'uncertain'.")] = None,
+    chunk_records: Annotated[int, typer.Option(hidden=True, help="Records per chunk (commit unit).")] = 256,
+) -> None:
+    """Tag every sentence of a corpus: one row per sentence (and per bad record).
+
+    A killed run resumes when the same command is run again (progress: OUT.manifest.json).
+
+    Empty documents give no rows; the summary counts them.
+    """
+    from .batch import BatchConfig, run_batch
+    from .corpus import CorpusError
+
+    if engine not in ("local", "ray"):
+        raise UsageError(f"--engine must be local or ray, got {engine!r}")
+    if backend not in ("onnx", "torch"):
+        raise UsageError(f"--backend must be onnx or torch, got {backend!r}")
+    if workers < 1 or batch_size < 1 or chunk_records < 1:
+        raise UsageError("--workers and --batch-size must be at least 1")
+    config = BatchConfig(
+        inputs=list(inputs), output=output, model=model, backend=backend, batch_size=batch_size,
+        workers=workers, lines=lines, text_field=text_field, id_field=id_field,
+        keep_fields=[f.strip() for f in keep_fields.split(",") if f.strip()] if keep_fields else [],
+        min_score=min_score, chunk_records=chunk_records, overwrite=overwrite, quiet=quiet,
+        engine=engine, address=address,
+    )
+    try:
+        summary = run_batch(config)
+    except CorpusError as exc:
+        raise UsageError(str(exc)) from None
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)

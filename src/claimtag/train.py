@@ -17,11 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from .data import DataError, Example, data_hash, labels_in, load_examples, load_many, split_by_document
+from .data import (
+    DataError,
+    Example,
+    data_hash,
+    labels_in,
+    load_examples,
+    load_many,
+    split_by_document,
+)
 from .evaluate import SliceResult, evaluate_baseline, evaluate_tagger, write_report
 from .labels import LabelSet
-from .model_files import ModelMeta, resolve_model_dir
 from .model_card import write_model_card
+from .model_files import ModelMeta, resolve_model_dir
 from .tagger import Tagger
 
 logger = logging.getLogger(__name__)
@@ -128,7 +136,6 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
         AutoTokenizer,
         DataCollatorWithPadding,
         EarlyStoppingCallback,
-        Trainer,
         TrainingArguments,
         set_seed,
     )

@@ -100,10 +100,10 @@ def _near_duplicates(splits: dict[str, list[Example]]) -> list[str]:
     split_names = [s for s, _ in rows]
     similarity = (matrix @ matrix.T).tocoo()
     for i, j, value in zip(similarity.row, similarity.col, similarity.data):
-        if i < j and value >= NEAR_DUPLICATE_COSINE and split_names[i] != split_names[j]:
-            if _norm(rows[i][1]) != _norm(rows[j][1]):  # exact ones are reported already
-                found.append(f"near duplicate ({value:.2f}) in {split_names[i]} and "
-                             f"{split_names[j]}: {rows[i][1][:60]!r} ~ {rows[j][1][:60]!r}")
+        if (i < j and value >= NEAR_DUPLICATE_COSINE and split_names[i] != split_names[j]
+                and _norm(rows[i][1]) != _norm(rows[j][1])):  # exact ones are reported already
+            found.append(f"near duplicate ({value:.2f}) in {split_names[i]} and "
+                         f"{split_names[j]}: {rows[i][1][:60]!r} ~ {rows[j][1][:60]!r}")
     return found
 
 
