@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,18 +247,25 @@ def _read_whole(fh: BinaryIO, path: str, options: ReadOptions) -> Record:
     return Record(path, text, path, error=error)
 
 
-def _read_lines(fh: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record]:
-    """One document per non-blank line; the id is ``path:line``."""
-    for number, raw in _limited_lines(fh, options.max_chars * 4):
+def _decoded_lines(fh: BinaryIO, path: str, byte_limit: int,
+                   options: ReadOptions) -> Iterator[tuple[str, str | None, str | None]]:
+    """``(source, text, error)`` for each non-blank line; over-long or non-UTF-8 lines get an error."""
+    for number, raw in _limited_lines(fh, byte_limit):
         source = f"{path}:{number}"
         if raw is None:
-            yield Record(source, None, source, error=_too_large(options))
+            yield source, None, _too_large(options)
             continue
         if not raw.strip():
             continue
         if number == 1:
             raw = raw.removeprefix(b"\xef\xbb\xbf")
         text, error = _decode(raw.rstrip(b"\r\n"))
+        yield source, text, error
+
+
+def _read_lines(fh: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record]:
+    """One document per non-blank line; the id is ``path:line``."""
+    for source, text, error in _decoded_lines(fh, path, options.max_chars * 4, options):
         if text is not None and len(text) > options.max_chars:
             text, error = None, _too_large(options)
         yield Record(source, text, source, error=error)
@@ -265,16 +273,7 @@ def _read_lines(fh: BinaryIO, path: str, options: ReadOptions) -> Iterator[Recor
 
 def _read_jsonl(fh: BinaryIO, path: str, options: ReadOptions) -> Iterator[Record]:
     """One JSON object per non-blank line."""
-    for number, raw in _limited_lines(fh, _byte_limit(options)):
-        source = f"{path}:{number}"
-        if raw is None:
-            yield Record(source, None, source, error=_too_large(options))
-            continue
-        if not raw.strip():
-            continue
-        if number == 1:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
-        text, error = _decode(raw)
+    for source, text, error in _decoded_lines(fh, path, _byte_limit(options), options):
         if text is None:
             yield Record(source, None, source, error=error)
             continue
@@ -410,7 +409,7 @@ def error_row(record: Record) -> dict[str, Any]:
     return row
 
 
-class RowWriter:
+class RowWriter(ABC):
     """Writes rows to a binary stream; ``write`` returns nothing, ``flush`` makes them durable."""
 
     def __init__(self, stream: IO[bytes], labels: Sequence[str],
@@ -419,11 +418,12 @@ class RowWriter:
         self.labels = list(labels)
         self.keep_fields = list(keep_fields)
 
-    def write_header(self) -> None:
+    def write_header(self) -> None:  # noqa: B027 - optional hook: most formats have no header
         """Write whatever precedes the first row (nothing for JSONL)."""
 
+    @abstractmethod
     def write(self, rows: Iterable[dict[str, Any]]) -> None:
-        raise NotImplementedError
+        """Write rows in this writer's format."""
 
 
 class JsonlWriter(RowWriter):
