@@ -11,7 +11,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -247,8 +247,9 @@ def evaluate_model_dir(out: Path, data: LoadedData, *, train_seconds: float,
     baseline_results = {
         name: evaluate_baseline(data.train, rows, names, name) for name, rows in slices.items()
     }
-    uncalibrated = Tagger.load(out)
-    uncalibrated.meta.temperature = 1.0
+    # Same weights and tokenizer, temperature 1: the "before calibration" figures without a reload.
+    uncalibrated = Tagger(tagger.backend, tagger.tokenizer, replace(tagger.meta, temperature=1.0),
+                          model_dir=out)
     calibration = {
         name: {"temperature": tagger.meta.temperature,
                "ece_before": evaluate_tagger(uncalibrated, rows, name).scores.get("ece"),
