@@ -113,6 +113,8 @@ def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen:
         command += ["--model", str(args.model)]
     if args.threads:
         command += ["--threads", str(args.threads)]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     env.pop("CLAIMTAG_API_KEY", None)
     return subprocess.Popen(command, env=env)
@@ -242,7 +244,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model dir (default: bundled)")
     parser.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
-    parser.add_argument("--threads", type=int, default=None, help="model threads")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="model threads (the server's per worker)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="the server's model workers (default: its own choice)")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="served time per level (the batch engine gets as much again)")
     parser.add_argument("--rounds", type=int, default=3, help="batch/served alternations")
@@ -251,7 +256,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=400, help="distinct sentences used")
     parser.add_argument("--max-batch-size", type=int, default=64)
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
-    parser.add_argument("--model-batch-size", type=int, default=8,
+    parser.add_argument("--model-batch-size", type=int, default=4,
                         help="the server's sentences per forward pass")
     parser.add_argument("--batch-engine-size", type=int, default=32,
                         help="Tagger batch size for the batch-engine reference")

@@ -30,7 +30,7 @@ from claimtag.server import (
     Settings,
     create_app,
     is_loopback,
-    load_tagger,
+    load_taggers,
 )
 from claimtag.tagger import Prediction, Tagger
 
@@ -50,7 +50,7 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def tagger(tiny_model_dir: Path, onnx_cache: Path) -> Tagger:
     """The tiny model on the server's default backend (one thread: fast and steady in CI)."""
-    return load_tagger(tiny_model_dir, Settings(num_threads=1, model_batch_size=8))
+    return load_taggers(tiny_model_dir, Settings(workers=1, num_threads=1, model_batch_size=8))[0]
 
 
 @pytest.fixture(scope="module")
@@ -403,6 +403,81 @@ def test_a_full_queue_answers_503_overloaded() -> None:
 
     asyncio.run(main())
     batcher.close()
+
+
+def test_workers_share_the_queue_and_each_answer_goes_to_its_request() -> None:
+    calls: list[list[list[str]]] = [[], []]
+    batcher = MicroBatcher([_fake_classify(calls[0], 0.02), _fake_classify(calls[1], 0.02)],
+                           max_batch_size=64, max_wait_ms=5)
+    assert batcher.workers == 2
+    batcher.start()
+
+    async def main() -> None:
+        jobs = [[f"r{r}s{s}" for s in range(r % 4 + 1)] for r in range(30)]
+        jobs.append([f"big{i}" for i in range(150)])  # over max_batch_size: split over workers
+        results = await asyncio.gather(*(batcher.submit(j) for j in jobs))
+        for job, result in zip(jobs, results, strict=True):
+            assert [p.label for p in result] == job
+
+    asyncio.run(main())
+    batcher.close(timeout=5)
+    assert calls[0] and calls[1]  # both workers took part
+    assert sum(len(c) for worker in calls for c in worker) == sum(r % 4 + 1 for r in range(30)) + 150
+    assert batcher.sentences_done == sum(r % 4 + 1 for r in range(30)) + 150
+    assert not batcher.running
+
+
+def test_worker_plan_follows_the_cpus(monkeypatch) -> None:
+    import claimtag.server as server
+
+    monkeypatch.setattr(server, "available_cpus", lambda: 2)
+    assert Settings().worker_plan() == (2, 1)
+    assert Settings(workers=1).worker_plan() == (1, 2)
+    assert Settings(num_threads=2).worker_plan() == (1, 2)
+    monkeypatch.setattr(server, "available_cpus", lambda: 64)
+    assert Settings().worker_plan() == (server.MAX_DEFAULT_WORKERS, 8)
+    assert Settings(workers=3, num_threads=1).worker_plan() == (3, 1)
+    with pytest.raises(ValueError, match="workers"):
+        Settings(workers=0)
+
+
+def test_worker_init_runs_in_each_worker_thread() -> None:
+    started: dict[int, str] = {}
+    batcher = MicroBatcher([_fake_classify([]), _fake_classify([])], max_wait_ms=0,
+                           worker_init=lambda i: started.setdefault(
+                               i, threading.current_thread().name))
+    batcher.start()
+    assert [p.label for p in asyncio.run(batcher.submit(["a", "b"]))] == ["a", "b"]
+    batcher.close(timeout=5)
+    assert started == {0: "claimtag-batcher-0", 1: "claimtag-batcher-1"}
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_single_threaded_workers_are_pinned_one_per_cpu() -> None:
+    from claimtag.server import _pin_to
+
+    cpus = sorted(os.sched_getaffinity(0))
+    assert Settings(workers=1, num_threads=1).pinned_cpus() == cpus[:1]
+    assert Settings(workers=1, num_threads=1, pin_workers=False).pinned_cpus() is None
+    assert Settings(workers=1, num_threads=2).pinned_cpus() is None  # ORT's own threads: leave
+    assert Settings(workers=len(cpus) + 1, num_threads=1).pinned_cpus() is None
+    seen: list[set[int]] = []
+    thread = threading.Thread(target=lambda: (_pin_to(cpus[-1:])(0),
+                                              seen.append(os.sched_getaffinity(0))))
+    thread.start()
+    thread.join()
+    assert seen == [{cpus[-1]}] and sorted(os.sched_getaffinity(0)) == cpus  # only that thread
+
+
+def test_several_loaded_taggers_serve_one_app(tiny_model_dir: Path, onnx_cache: Path) -> None:
+    taggers = load_taggers(tiny_model_dir, Settings(workers=2, num_threads=1))
+    assert len(taggers) == 2 and taggers[0].backend is not taggers[1].backend
+    assert taggers[0].tokenizer is not taggers[1].tokenizer
+    expected = [p.label for p in taggers[0].classify([TWO, "Prices rose."])]
+    with TestClient(create_app(taggers, Settings())) as c:
+        response = c.post("/v1/classify", json={"sentences": [TWO, "Prices rose."] * 40})
+    assert response.status_code == 200
+    assert [p["label"] for p in response.json()["predictions"]] == expected * 40
 
 
 # --------------------------------------------------------------------------- safe defaults

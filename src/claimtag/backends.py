@@ -105,12 +105,15 @@ class OnnxBackend:
         return self.session.run(["logits"], feeds)[0].astype(np.float32, copy=False)
 
 
-def load_backend(name: str, model_dir: Path, num_threads: int | None = None) -> Backend:
-    """Instantiate backend ``name`` ('torch' or 'onnx') for ``model_dir``."""
+def load_backend(
+    name: str, model_dir: Path, num_threads: int | None = None, *, spin: bool = True
+) -> Backend:
+    """Instantiate backend ``name`` ('torch' or 'onnx') for ``model_dir``; ``spin`` is
+    :class:`OnnxBackend`'s (torch has no such switch)."""
     if name == "torch":
         return TorchBackend(model_dir, num_threads)
     if name == "onnx":
-        return OnnxBackend(model_dir, num_threads)
+        return OnnxBackend(model_dir, num_threads, spin=spin)
     raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
 
 

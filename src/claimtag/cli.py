@@ -213,10 +213,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind; loopback unless you need it elsewhere.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     backend: Annotated[str, typer.Option(help="onnx (int8, fastest on CPU) or torch.")] = "onnx",
-    threads: Annotated[int | None, typer.Option(help="Model threads; default: the backend's choice.")] = None,
-    max_batch_size: Annotated[int, typer.Option(help="Most sentences the model worker runs at once.")] = 64,
+    workers: Annotated[int | None, typer.Option(help="Model workers, each with its own copy of the model; default: one per CPU, at most 8.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Model threads per worker; default: CPUs / workers.")] = None,
+    pin_workers: Annotated[bool, typer.Option(help="Keep each single-threaded model worker on its own CPU (Linux); turn off on a machine shared with other busy processes.")] = True,
+    max_batch_size: Annotated[int, typer.Option(help="Most sentences a model worker runs at once.")] = 64,
     max_wait_ms: Annotated[float, typer.Option(help="Longest wait for a batch to fill under load, in ms.")] = 5.0,
-    model_batch_size: Annotated[int, typer.Option(help="Sentences per forward pass (length-sorted within a batch).")] = 8,
+    model_batch_size: Annotated[int, typer.Option(help="Sentences per forward pass (length-sorted within a batch).")] = 4,
     max_body_bytes: Annotated[int, typer.Option(help="Larger request bodies get 413.")] = 1_000_000,
     max_sentences: Annotated[int, typer.Option(help="Most sentences per request (else 422).")] = 1_000,
     max_chars: Annotated[int, typer.Option(help="Most characters per request (else 422).")] = 200_000,
@@ -237,7 +239,8 @@ def serve(
         raise UsageError(f"--log-level must be debug, info, warning or error, got {log_level!r}")
     try:
         settings = Settings(
-            host=host, port=port, backend=backend, num_threads=threads,
+            host=host, port=port, backend=backend, workers=workers, num_threads=threads,
+            pin_workers=pin_workers,
             max_batch_size=max_batch_size, max_wait_ms=max_wait_ms,
             model_batch_size=model_batch_size, max_body_bytes=max_body_bytes,
             max_sentences=max_sentences, max_chars=max_chars, request_timeout_s=request_timeout,

