@@ -125,17 +125,14 @@ async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, m
     head = (f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()
     writer.write(head + body)
-    status_line = await reader.readline()
-    status = int(status_line.split()[1])
+    response_head = await reader.readuntil(b"\r\n\r\n")  # one await for all the headers
+    status_line, *headers = response_head.split(b"\r\n")
     length = 0
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b""):
-            break
+    for line in headers:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             length = int(value)
-    return status, await reader.readexactly(length)
+    return int(status_line.split()[1]), await reader.readexactly(length)
 
 
 async def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 300.0) -> None:

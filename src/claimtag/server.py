@@ -1,10 +1,11 @@
-"""The HTTP inference service: FastAPI endpoints in front of one micro-batching model worker.
+"""The HTTP inference service: FastAPI endpoints in front of micro-batching model workers.
 
 Requests never call the model themselves. Each one hands its sentences to :class:`MicroBatcher`,
-whose single worker thread pools sentences from all concurrent requests into batches (up to
-``max_batch_size`` sentences, waiting at most ``max_wait_ms`` for a batch to fill), runs the tagger
-once per batch and routes every prediction back to the request that asked for it. Many small
-requests therefore cost about what one big batch costs.
+whose worker threads (one per CPU by default, each with its own copy of the model on one thread)
+pool sentences from all concurrent requests into batches (up to ``max_batch_size`` sentences,
+waiting at most ``max_wait_ms`` for a batch to fill), run the tagger and route every prediction
+back to the request that asked for it. Many small requests therefore cost about what one big
+batch costs.
 
 Every error is JSON with a machine-readable ``code``; bad input gets a 4xx, never a 500.
 
