@@ -457,10 +457,10 @@ def test_single_threaded_workers_are_pinned_one_per_cpu() -> None:
     from claimtag.server import _pin_to
 
     cpus = sorted(os.sched_getaffinity(0))
-    assert Settings(workers=1, num_threads=1).pinned_cpus() == cpus[:1]
-    assert Settings(workers=1, num_threads=1, pin_workers=False).pinned_cpus() is None
-    assert Settings(workers=1, num_threads=2).pinned_cpus() is None  # ORT's own threads: leave
-    assert Settings(workers=len(cpus) + 1, num_threads=1).pinned_cpus() is None
+    assert Settings(num_threads=1).pinned_cpus(1) == cpus[:1]
+    assert Settings(num_threads=1, pin_workers=False).pinned_cpus(1) is None
+    assert Settings(num_threads=2).pinned_cpus(1) is None  # ORT's own threads: leave them be
+    assert Settings(num_threads=1).pinned_cpus(len(cpus) + 1) is None
     seen: list[set[int]] = []
     thread = threading.Thread(target=lambda: (_pin_to(cpus[-1:])(0),
                                               seen.append(os.sched_getaffinity(0))))
