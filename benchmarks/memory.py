@@ -35,7 +35,7 @@ print(json.dumps({"sentences": summary.sentences, "seconds": time.perf_counter()
 
 WARM_CACHE = """
 import sys
-from claimtag.backends import onnx_model_path
+from claimtag.onnx_export import onnx_model_path
 from claimtag.model_files import resolve_model_dir
 onnx_model_path(resolve_model_dir(sys.argv[1] or None))
 """

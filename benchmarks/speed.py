@@ -143,8 +143,8 @@ def main() -> None:
         print(json.dumps(measure(args.measure, args)))
         return
 
-    from claimtag.backends import onnx_model_path
     from claimtag.model_files import resolve_model_dir
+    from claimtag.onnx_export import onnx_model_path
     model_dir = resolve_model_dir(args.model)
     args.model_dir = str(model_dir)
     with tempfile.TemporaryDirectory(prefix="claimtag-bench-") as workdir:

@@ -33,7 +33,20 @@ def test_model_dir_is_hf_format_and_small():
     for name in ("model.safetensors", "tokenizer.json", "tokenizer_config.json", "claimtag.json", "README.md"):
         assert (MODEL_DIR / name).is_file(), name
     size = sum(f.stat().st_size for f in MODEL_DIR.rglob("*") if f.is_file())
-    assert size < 50 * 1024 * 1024, f"model dir is {size / 2**20:.1f} MB"
+    assert size < 80 * 1024 * 1024, f"model dir is {size / 2**20:.1f} MB"
+    assert config["dtype"] == "float32"  # plain transformers computes in float32 on CPU
+
+
+def test_bundled_model_ships_its_int8_file_and_never_exports(tmp_path, monkeypatch):
+    from claimtag.onnx_export import SHIPPED_ONNX, file_sha256, model_hash, onnx_model_path
+
+    record = json.loads((MODEL_DIR / "claimtag.json").read_text())["extra"]["onnx"]
+    assert record["file"] == SHIPPED_ONNX
+    assert record["sha256"] == file_sha256(MODEL_DIR / SHIPPED_ONNX)
+    assert record["weights_hash"] == model_hash(MODEL_DIR)
+    monkeypatch.setenv("CLAIMTAG_CACHE", str(tmp_path / "cache"))
+    assert onnx_model_path(MODEL_DIR) == MODEL_DIR / SHIPPED_ONNX
+    assert not (tmp_path / "cache").exists()
 
 
 def test_seed_article_agrees_with_gold(default_tagger, seed_gold):
@@ -47,6 +60,7 @@ def test_transformers_pipeline_gives_the_same_labels(default_tagger, seed_gold):
     from transformers import pipeline
 
     classifier = pipeline("text-classification", model=str(MODEL_DIR))
+    assert str(classifier.model.dtype) == "torch.float32"
     texts = [g["text"] for g in seed_gold]
     ours = [p.label for p in default_tagger.classify(texts)]
     theirs = [r["label"] for r in classifier(texts)]

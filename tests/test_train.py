@@ -47,7 +47,13 @@ def test_saved_model_is_a_complete_hf_dir(trained):
                  "report.json", "report.md", "train_config.json", "confusion_test.png"):
         assert (model_dir / name).exists(), name
     config = json.loads((model_dir / "config.json").read_text())
-    assert config["id2label"]["0"] == "forecast" and config["dtype"] == "float16"
+    assert config["id2label"]["0"] == "forecast" and config["dtype"] == "float32"
+    from safetensors import safe_open
+
+    with safe_open(model_dir / "model.safetensors", "pt") as weights:  # stored half size
+        assert all(str(weights.get_slice(k).get_dtype()) == "F16" for k in weights)
+    onnx = json.loads((model_dir / "claimtag.json").read_text())["extra"]["onnx"]
+    assert (model_dir / onnx["file"]).is_file() and len(onnx["sha256"]) == 64
     assert not (model_dir.parent / ".model.checkpoints").exists()
 
 

@@ -287,7 +287,7 @@ def _tag_chunks(chunks: Iterable[list[Record]], config: BatchConfig,
             yield chunk, tag_texts(tagger, _texts(chunk))
         return
     if config.backend == "onnx":
-        from .backends import onnx_model_path
+        from .onnx_export import onnx_model_path
 
         onnx_model_path(model_dir)  # export once here rather than racing in every worker
     import multiprocessing
@@ -354,7 +354,7 @@ class Manifest:
 def fingerprint(config: BatchConfig, paths: Sequence[str], model_dir: Path,
                 model_id: str, fmt: str) -> dict[str, Any]:
     """What must not change between a run and its resumption."""
-    from .backends import model_hash
+    from .onnx_export import model_hash
 
     inputs = []
     for path in paths:

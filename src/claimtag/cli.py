@@ -270,13 +270,17 @@ def main() -> None:
 def data_validate(
     paths: Annotated[list[Path], typer.Argument(help="Labelled files or folders (train/dev/test by file name or 'split' field).")],
     labels: Annotated[str | None, typer.Option(help="Comma-separated label set; default: the five claimtag labels.")] = None,
+    texts: Annotated[Path | None, typer.Option(help="Folder of rebuilt <doc_id>.txt texts: check pointer rows' offsets and sha256.")] = None,
 ) -> None:
-    """Check schema, labels, empty text and leakage between splits; print counts. Exit 1 on problems."""
+    """Check schema, labels, empty text and leakage between splits; print counts. Exit 1 on problems.
+
+    Pointer files (real text by reference) are understood: schema and leakage always, offsets
+    and sha256 when --texts names the rebuilt texts."""
     from .labels import LabelSet
     from .validation import summary_lines, validate
 
     label_set = LabelSet.from_names(labels.split(",")) if labels else None
-    result = validate(paths, label_set)
+    result = validate(paths, label_set, texts)
     for line in summary_lines(result):
         typer.echo(line)
     for error in result.errors:

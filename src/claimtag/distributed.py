@@ -113,7 +113,7 @@ def run_ray(config: BatchConfig) -> BatchSummary:
     if fmt == "parquet" and to_stdout:
         raise CorpusError("Parquet cannot be streamed to stdout; pass -o OUT.parquet")
     if config.backend == "onnx":
-        from .backends import onnx_model_path
+        from .onnx_export import onnx_model_path
 
         onnx_model_path(model_dir)  # export once, not once per actor
 

@@ -6,6 +6,8 @@ Kept apart from the tagger so that training code can write the same metadata it 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -80,3 +82,17 @@ class ModelMeta:
         labels = LabelSet.from_dict(data)
         known = {"name", "version", "max_length", "temperature", "base_model", "data_hash", "extra"}
         return cls(labels=labels, **{k: v for k, v in data.items() if k in known})
+
+
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Hide transformers' per-weight progress bar while a model loads, then restore it."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()

@@ -2,7 +2,10 @@
 
 Checks every row (schema, known labels, non-empty text: errors name file and line), then
 leakage between splits: the same sentence, or a near-copy (TF-IDF cosine of character n-grams
-above a threshold), in two splits makes held-out scores meaningless.
+above a threshold), in two splits makes held-out scores meaningless. Pointer files (real text
+by reference, :mod:`claimtag.pointers`) are checked for schema and for a sentence or source
+document in two splits; given the rebuilt texts, also for offsets and sha256, and their
+sentences then join the text checks above.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from .data import SPLITS, DataError, Example, load_examples
 from .labels import LabelSet
+from .pointers import Pointer, is_pointer_file, load_pointers, pointer_leaks, resolve
 
 NEAR_DUPLICATE_COSINE = 0.9
 #: Sentences shorter than this many words (bylines, "Read more:") are not checked for near-copies.
@@ -25,6 +29,8 @@ class ValidationResult:
     """What validation found: per-split examples, errors (fatal) and leaks between splits."""
 
     splits: dict[str, list[Example]] = field(default_factory=dict)
+    pointers: dict[str, list[Pointer]] = field(default_factory=dict)
+    unresolved: int = 0  #: pointer rows whose text was not checked (no rebuilt texts given)
     errors: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
 
@@ -53,19 +59,37 @@ def split_of(file: Path, example: Example) -> str:
     return next((s for s in SPLITS if s in stem), stem)
 
 
-def validate(paths: list[Path], labels: LabelSet | None = None) -> ValidationResult:
+def validate(paths: list[Path], labels: LabelSet | None = None,
+             texts_dir: Path | None = None) -> ValidationResult:
+    """Check ``paths``; ``texts_dir`` holds the rebuilt ``<doc_id>.txt`` of pointer files."""
     labels = labels or LabelSet.default()
     result = ValidationResult()
     for file in data_files(paths):
         try:
+            if is_pointer_file(file):
+                _add_pointers(result, file, labels, texts_dir)
+                continue
             examples = load_examples(file, labels)
         except DataError as exc:
             result.errors.append(str(exc))
             continue
         for example in examples:
             result.splits.setdefault(split_of(file, example), []).append(example)
-    result.leaks = find_leaks(result.splits)
+    result.leaks = pointer_leaks(result.pointers) + find_leaks(result.splits)
     return result
+
+
+def _add_pointers(result: ValidationResult, file: Path, labels: LabelSet,
+                  texts_dir: Path | None) -> None:
+    pointers = load_pointers(file, labels)
+    for p in pointers:
+        split = p.split if p.split in SPLITS else split_of(file, Example("-", p.label))
+        result.pointers.setdefault(split, []).append(p)
+    if texts_dir is None:
+        result.unresolved += len(pointers)
+        return
+    for example in resolve(pointers, texts_dir):
+        result.splits.setdefault(split_of(file, example), []).append(example)
 
 
 def _norm(text: str) -> str:
@@ -110,6 +134,14 @@ def _near_duplicates(splits: dict[str, list[Example]]) -> list[str]:
 def summary_lines(result: ValidationResult) -> list[str]:
     """Counts per split: documents, sentences, label shares, domains and genres where present."""
     lines = []
+    for split, pointers in result.pointers.items():
+        counts = Counter(p.label for p in pointers)
+        docs = len({p.document for p in pointers})
+        lines.append(f"real {split}: {docs} documents, {len(pointers)} pointer rows | " + "  ".join(
+            f"{k} {v} ({v / len(pointers):.1%})" for k, v in sorted(counts.items())))
+    if result.unresolved:
+        lines.append(f"{result.unresolved} pointer rows not checked against their texts "
+                     "(pass --texts DIR of rebuilt texts)")
     total = Counter()
     for split in sorted(result.splits, key=lambda s: (SPLITS + (s,)).index(s)):
         examples = result.splits[split]

@@ -1,0 +1,148 @@
+"""Pointer rows: labelled real text stored as a reference to its source, never as a copy.
+
+A pointer row names the source document (repository, pinned commit, path, record), the
+sentence's character offsets into the document text that the source's extraction recipe
+produces, the sha256 of the sentence, and our label. The texts themselves are rebuilt from
+local clones by ``training/sources`` into one ``<doc_id>.txt`` file per document; this module
+checks pointer rows with or without those texts and turns them back into :class:`Example` rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .data import DataError, Example
+from .labels import LabelError, LabelSet
+
+#: Field name -> type of every pointer row.
+POINTER_FIELDS: dict[str, type] = {
+    "doc_id": str, "sent_index": int, "label": str, "source": str, "repo": str, "commit": str,
+    "path": str, "record": str, "start": int, "end": int, "sha256": str,
+}
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """One labelled sentence of a real document, by reference."""
+
+    doc_id: str
+    sent_index: int
+    label: str
+    source: str
+    repo: str
+    commit: str
+    path: str
+    record: str
+    start: int
+    end: int
+    sha256: str
+    split: str | None = None
+    where: str = ""  #: file:line it was read from, for error messages
+
+    @property
+    def document(self) -> tuple[str, str, str]:
+        """The source document's identity, whatever doc_id it was given."""
+        return (self.repo, self.path, self.record)
+
+
+def sentence_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_pointer_row(row: dict) -> bool:
+    return "text" not in row and "sha256" in row and "start" in row
+
+
+def is_pointer_file(path: Path) -> bool:
+    """A JSONL file whose first row is a pointer row."""
+    if Path(path).suffix.lower() != ".jsonl":
+        return False
+    with Path(path).open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    return False
+                return isinstance(row, dict) and is_pointer_row(row)
+    return False
+
+
+def load_pointers(path: str | Path, labels: LabelSet | None = None) -> list[Pointer]:
+    """Read and check a pointer file; errors name the file and line."""
+    path = Path(path)
+    pointers = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if line.strip():
+                pointers.append(_pointer(line, f"{path}:{number}", labels))
+    return pointers
+
+
+def _pointer(line: str, where: str, labels: LabelSet | None) -> Pointer:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where}: invalid JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected a JSON object")
+    for name, kind in POINTER_FIELDS.items():
+        value = row.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise DataError(f"{where}: pointer field {name!r} must be {kind.__name__}, got {value!r}")
+    if not 0 <= row["start"] < row["end"]:
+        raise DataError(f"{where}: offsets must satisfy 0 <= start < end, got {row['start']}..{row['end']}")
+    if len(row["sha256"]) != 64 or any(c not in "0123456789abcdef" for c in row["sha256"]):
+        raise DataError(f"{where}: 'sha256' must be 64 lowercase hex digits")
+    if len(row["commit"]) != 40:
+        raise DataError(f"{where}: 'commit' must be a full 40-digit commit id")
+    if labels is not None:
+        try:
+            labels.check(row["label"], where)
+        except LabelError as exc:
+            raise DataError(str(exc)) from None
+    fields = {name: row[name] for name in POINTER_FIELDS}
+    return Pointer(**fields, split=row.get("split"), where=where)
+
+
+def resolve(pointers: list[Pointer], texts_dir: Path) -> list[Example]:
+    """The labelled sentences, cut from ``texts_dir/<doc_id>.txt``; each checked by sha256."""
+    texts: dict[str, str] = {}
+    examples = []
+    for p in pointers:
+        if p.doc_id not in texts:
+            file = Path(texts_dir) / f"{p.doc_id}.txt"
+            if not file.is_file():
+                raise DataError(f"{p.where}: no rebuilt text {file}; run the rebuild recipe "
+                                "(training/README.md)")
+            texts[p.doc_id] = file.read_text(encoding="utf-8")
+        document = texts[p.doc_id]
+        if p.end > len(document):
+            raise DataError(f"{p.where}: offsets {p.start}..{p.end} beyond the end of {p.doc_id} "
+                            f"({len(document)} characters)")
+        text = document[p.start:p.end]
+        if sentence_sha256(text) != p.sha256:
+            raise DataError(f"{p.where}: sha256 of {p.doc_id}[{p.start}:{p.end}] differs: the "
+                            "source or its extraction recipe changed")
+        extra = {"source": p.source, **({"split": p.split} if p.split else {})}
+        examples.append(Example(text, p.label, p.doc_id, p.sent_index, extra))
+    return examples
+
+
+def pointer_leaks(splits: dict[str, list[Pointer]]) -> list[str]:
+    """The same sentence (sha256) or the same source document in two splits."""
+    leaks = []
+    seen_sentence: dict[str, str] = {}
+    seen_document: dict[tuple[str, str, str], str] = {}
+    for split, pointers in splits.items():
+        for p in pointers:
+            other = seen_sentence.setdefault(p.sha256, split)
+            if other != split:
+                leaks.append(f"{p.where}: the same sentence is in {other} and {split}")
+            other = seen_document.setdefault(p.document, split)
+            if other != split:
+                leaks.append(f"{p.where}: document {p.record or p.path} is in {other} and {split}")
+    return leaks

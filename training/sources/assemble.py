@@ -1,0 +1,87 @@
+"""Turn the two annotations of the real documents into pointer files, one per split.
+
+Inputs (all ours, no third-party text): raw/real/documents.jsonl (the pointer fields of every
+document and sentence, as training.sources.pool drew them), raw/real/labels_a.jsonl and
+labels_b.jsonl (two independent annotations, ``{"id": "DOC#N", "label"}``), and
+raw/real/adjudications.jsonl (``{"id", "a", "b", "label", "reason"}`` for every disagreement).
+Documents go to train/dev/test (60/15/25) by a hash of their id; a dev/test sentence whose
+text also occurs in train (greetings, "Office of the Spokesperson") is dropped, as in v1.
+
+Run: python -m training.sources.assemble   (prints Cohen's kappa and the split counts)
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from claimtag.data import document_split
+
+HERE = Path(__file__).resolve().parents[1]
+RAW = HERE / "raw" / "real"
+OUT = HERE / "data" / "real"
+FRACTIONS = (0.6, 0.15, 0.25)
+SPLIT_SEED = 10
+
+
+def _labels(name: str) -> dict[str, str]:
+    file = RAW / name
+    rows = [json.loads(line) for line in file.open(encoding="utf-8") if line.strip()] if file.exists() else []
+    return {r["id"]: r["label"] for r in rows}
+
+
+def kappa(a: list[str], b: list[str]) -> float:
+    """Cohen's kappa of two label sequences."""
+    n = len(a)
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    ca, cb = Counter(a), Counter(b)
+    expected = sum(ca[k] * cb[k] for k in ca) / (n * n)
+    return (observed - expected) / (1 - expected) if expected < 1 else 1.0
+
+
+def main() -> None:
+    docs = [json.loads(line) for line in (RAW / "documents.jsonl").open(encoding="utf-8")]
+    first, second = _labels("labels_a.jsonl"), _labels("labels_b.jsonl")
+    adjudicated = {r["id"]: r for r in map(json.loads, (RAW / "adjudications.jsonl").open()) if r} \
+        if (RAW / "adjudications.jsonl").exists() else {}
+    rows: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
+    pairs: dict[str, list[tuple[str, str]]] = {s: [] for s in rows}
+    for doc in docs:
+        split = document_split(doc["doc_id"], FRACTIONS, seed=SPLIT_SEED)
+        for sent in doc["sentences"]:
+            key = f"{doc['doc_id']}#{sent['i']}"
+            a, b = first.get(key), second.get(key)
+            if a is None or b is None:
+                raise SystemExit(f"{key}: missing annotation (a={a}, b={b})")
+            pairs[split].append((a, b))
+            label = a
+            if a != b:
+                fix = adjudicated.get(key)
+                if fix is None or (fix["a"], fix["b"]) != (a, b):
+                    raise SystemExit(f"{key}: disagreement {a}/{b} without a matching adjudication")
+                label = fix["label"]
+            rows[split].append({
+                "doc_id": doc["doc_id"], "sent_index": sent["i"], "label": label,
+                "source": doc["source"], "repo": doc["repo"], "commit": doc["commit"],
+                "path": doc["path"], "record": doc["record"], "start": sent["start"],
+                "end": sent["end"], "sha256": sent["sha256"], "split": split})
+    seen = {r["sha256"] for r in rows["train"]}
+    OUT.mkdir(parents=True, exist_ok=True)
+    every = [p for split_pairs in pairs.values() for p in split_pairs]
+    print(f"two annotations of {len(every)} sentences: agreement "
+          f"{sum(a == b for a, b in every) / len(every):.3f}, Cohen's kappa "
+          f"{kappa(*map(list, zip(*every))):.3f}")
+    for split, split_rows in rows.items():
+        kept = [r for r in split_rows if split == "train" or r["sha256"] not in seen]
+        with (OUT / f"{split}.pointers.jsonl").open("w", encoding="utf-8") as fh:
+            for row in kept:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        counts = Counter(r["label"] for r in kept)
+        print(f"{split}: {len({r['doc_id'] for r in kept})} documents, {len(kept)} sentences "
+              f"(dropped {len(split_rows) - len(kept)} seen in train), kappa "
+              f"{kappa(*map(list, zip(*pairs[split]))):.3f} | {dict(sorted(counts.items()))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Choose the real documents to label and split them into sentences (run once, recorded here).
+
+Writes, outside the repository, one JSON line per document: its pointer fields and its
+sentences with offsets, for the annotators. Which documents were chosen is fixed by the seed
+and by each source's selection rule below, so the pool can be drawn again identically.
+
+Run: python -m training.sources.pool --clones CLONES --out POOL.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import subprocess
+from pathlib import Path
+
+from claimtag.segment import split_sentences
+
+from .catalog import SOURCES
+from .extract import EXTRACTORS
+from .gitsource import clone_dir, read_at
+
+MAX_SENTENCES = 20  #: the lead of a long document: real articles front-load their assertions
+
+
+def _paths(clones: Path, repo: str, commit: str, prefix: str) -> list[str]:
+    where = clone_dir(clones, repo)
+    out = subprocess.run(["git", "-C", str(where), "ls-tree", "-r", "--name-only", commit, prefix],
+                         capture_output=True, text=True, check=True).stdout
+    return sorted(line for line in out.splitlines() if line)
+
+
+def _documents(clones: Path, name: str, path: str, commit: str | None = None) -> list[dict]:
+    source = SOURCES[name]
+    commit = commit or source.commit
+    blob = read_at(clones, source.repo, commit, path)
+    docs = []
+    for record, text in EXTRACTORS[source.extractor](blob).items():
+        if text.strip():
+            docs.append({"source": name, "repo": source.repo, "commit": commit, "path": path,
+                         "record": record, "text": text})
+    return docs
+
+
+def _state_dept(clones: Path, n: int, rng: random.Random) -> list[dict]:
+    """Items of the press-release feed over its history: every 40th commit, first sight kept."""
+    source = SOURCES["state-dept-pr"]
+    where = clone_dir(clones, source.repo)
+    commits = subprocess.run(["git", "-C", str(where), "log", "--format=%H", "--", "data.rss"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    seen: dict[str, dict] = {}
+    for commit in commits[::40]:
+        try:
+            docs = _documents(clones, "state-dept-pr", "data.rss", commit)
+        except Exception:  # noqa: BLE001 - a malformed historical feed is skipped
+            continue
+        for doc in docs:
+            seen.setdefault(doc["record"], doc)
+    keep = [d for d in seen.values() if "joint statement" not in d["text"][:200].lower()]
+    return rng.sample(keep, min(n, len(keep)))
+
+
+def draw(clones: Path, seed: int = 2026) -> list[dict]:
+    rng = random.Random(seed)
+    geovirus = _documents(clones, "wikinews-geovirus", "data/Corpora/GeoVirus.xml")
+    docs = rng.sample(geovirus, 110)
+    general = [d for path in ("data/wikinews_2019.csv", "data/wikinews_2020.csv")
+               for d in _documents(clones, "wikinews-2019-20", path)]
+    docs += rng.sample(general, 110)
+    wh = [p for p in _paths(clones, SOURCES["whitehouse-2017"].repo, SOURCES["whitehouse-2017"].commit,
+                            "speeches-html/")
+          if any(k in p for k in ("remarks", "statement")) and not any(
+              k in p for k in ("press-briefing", "interview", "press-conference", "gaggle"))]
+    for path in rng.sample(wh, 15):
+        docs += _documents(clones, "whitehouse-2017", path)
+    docs += _state_dept(clones, 20, rng)
+    crs = _paths(clones, SOURCES["crs-reports"].repo, SOURCES["crs-reports"].commit, "markdown/")
+    crs = [p for p in crs if "/insights/" in p or "/in-focus/" in p]
+    for path in rng.sample(crs, 8):
+        docs += _documents(clones, "crs-reports", path)
+    speeches = [p for p in _paths(clones, SOURCES["presidential-speeches"].repo,
+                                  SOURCES["presidential-speeches"].commit, "data/")
+                if p[5:9] >= "1961" and not any(k in p for k in ("debate", "press-conference"))]
+    for path in rng.sample(speeches, 6):
+        docs += _documents(clones, "presidential-speeches", path)
+    fomc = _paths(clones, SOURCES["fomc-statements"].repo, SOURCES["fomc-statements"].commit,
+                  "statements/")
+    for path in rng.sample(fomc, 4):
+        docs += _documents(clones, "fomc-statements", path)
+    for doc in docs:
+        key = f"{doc['repo']}|{doc['path']}|{doc['record']}"
+        doc["doc_id"] = f"{doc['source'].split('-')[0]}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+        doc["sentences"] = [{"i": i, "start": s.start, "end": s.end, "text": s.text}
+                            for i, s in enumerate(split_sentences(doc["text"])[:MAX_SENTENCES])]
+    return [d for d in docs if len(d["sentences"]) >= 3]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clones", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    docs = draw(args.clones)
+    with args.out.open("w", encoding="utf-8") as fh:
+        for doc in docs:
+            fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    by_source: dict[str, list[int]] = {}
+    for doc in docs:
+        by_source.setdefault(doc["source"], []).append(len(doc["sentences"]))
+    for name, counts in by_source.items():
+        print(f"{name}: {len(counts)} documents, {sum(counts)} sentences")
+    print(f"total: {len(docs)} documents, {sum(map(sum, by_source.values()))} sentences")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Rebuild the real labelled sentences from local clones of their sources.
+
+For every document named in training/data/real/*.pointers.jsonl: read the file at the pinned
+commit from the clone, extract the document text with the source's recipe, check it, and write
+``OUT/texts/<doc_id>.txt``; then cut every sentence by its offsets, check its sha256, and write
+``OUT/<split>.jsonl`` (text, label, doc_id, sent_index, source) ready for ``claimtag train``.
+
+Run: python -m training.sources.rebuild --clones CLONES [--out training/real]
+CLONES holds one clone per source, named owner+name (training/README.md lists the commands).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from claimtag.data import write_jsonl
+from claimtag.pointers import load_pointers, resolve
+
+from .catalog import SOURCES
+from .extract import EXTRACTORS
+from .gitsource import read_at
+
+HERE = Path(__file__).resolve().parents[1]
+POINTERS = HERE / "data" / "real"
+
+
+def rebuild(clones: Path, out: Path, pointer_dir: Path = POINTERS) -> dict[str, int]:
+    """Write texts and resolved rows; returns sentences per split."""
+    texts = out / "texts"
+    texts.mkdir(parents=True, exist_ok=True)
+    cache: dict[tuple[str, str, str], dict[str, str]] = {}  # one extraction per source file
+    counts = {}
+    for file in sorted(pointer_dir.glob("*.pointers.jsonl")):
+        pointers = load_pointers(file)
+        for p in pointers:
+            target = texts / f"{p.doc_id}.txt"
+            if target.exists():
+                continue
+            key = (p.repo, p.commit, p.path)
+            if key not in cache:
+                blob = read_at(clones, p.repo, p.commit, p.path)
+                cache[key] = EXTRACTORS[SOURCES[p.source].extractor](blob)
+            if p.record not in cache[key]:
+                raise SystemExit(f"{p.where}: record {p.record!r} not in {p.repo}:{p.path}")
+            target.write_text(cache[key][p.record], encoding="utf-8")
+        examples = resolve(pointers, texts)  # checks every offset and sha256
+        split = file.name.split(".")[0]
+        write_jsonl(examples, out / f"{split}.jsonl")
+        counts[split] = len(examples)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clones", type=Path, required=True, help="folder of source clones")
+    parser.add_argument("--out", type=Path, default=HERE / "real")
+    args = parser.parse_args()
+    for split, n in rebuild(args.clones, args.out).items():
+        print(f"{split}: {n} sentences rebuilt and checked -> {args.out / (split + '.jsonl')}")
+
+
+if __name__ == "__main__":
+    main()
