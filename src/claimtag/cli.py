@@ -112,6 +112,7 @@ def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the new model.")],
     dev: Annotated[list[Path] | None, typer.Option(help="Dev file(s); default: 10% of training documents.")] = None,
     test: Annotated[list[Path] | None, typer.Option(help="Test file(s), reported in the model card.")] = None,
+    real_test: Annotated[list[Path] | None, typer.Option(help="Test file(s) of real text, reported first in the model card.")] = None,
     hard_cases: Annotated[Path | None, typer.Option(help="Hard-case file with a 'split' field.")] = None,
     seed_labels: Annotated[list[Path] | None, typer.Option(help="Gold-labelled seed article(s), reported as 'seed'.")] = None,
     base: Annotated[str, typer.Option(help="'minilm' (raw encoder), 'default' (bundled model) or a model DIR.")] = "minilm",
@@ -135,6 +136,7 @@ def train(
     config = TrainConfig(
         train=[str(p) for p in train_files], output_dir=str(output),
         dev=[str(p) for p in dev or []], test=[str(p) for p in test or []],
+        real_test=[str(p) for p in real_test or []],
         hard_cases=str(hard_cases) if hard_cases else None,
         seed_labels=[str(p) for p in seed_labels or []], base=base,
         labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,

@@ -9,7 +9,8 @@ from .evaluate import render_table
 from .model_files import ModelMeta
 
 _SLICE_TITLES = {
-    "test": "Held-out test split",
+    "real_test": "Real text, held-out test split (training/data/real, documents never trained on)",
+    "test": "Held-out synthetic test split (written for the project)",
     "hard_cases": "Hard cases (held-out part of training/data/hard_cases.jsonl)",
     "seed": "Seed article (seeds/, 18 sentences, real AFP text)",
     "dev": "Dev split (used for early stopping and calibration, so optimistic)",
@@ -57,7 +58,7 @@ def write_model_card(model_dir: Path, report: dict[str, Any], meta: ModelMeta) -
     ]
     summary = ["| slice | sentences | model macro-F1 | model accuracy | baseline macro-F1 | "
                "baseline accuracy |", "|---|---:|---:|---:|---:|---:|"]
-    for name in ("test", "hard_cases", "seed", "dev"):
+    for name in ("real_test", "test", "hard_cases", "seed", "dev"):
         if name not in model_scores or not model_scores[name].get("n"):
             continue
         m, b = model_scores[name], baseline.get(name, {})
@@ -66,7 +67,7 @@ def write_model_card(model_dir: Path, report: dict[str, Any], meta: ModelMeta) -
             f"{b.get('macro_f1', float('nan')):.3f} | {b.get('accuracy', float('nan')):.3f} |"
         )
     lines += summary + [""]
-    for name in ("test", "hard_cases", "seed"):
+    for name in ("real_test", "test", "hard_cases", "seed"):
         if name not in model_scores or not model_scores[name].get("n"):
             continue
         correct = sum(row[i] for i, row in enumerate(model_scores[name]["confusion"]))

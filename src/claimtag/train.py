@@ -45,6 +45,7 @@ class TrainConfig:
     output_dir: str
     dev: list[str] = field(default_factory=list)
     test: list[str] = field(default_factory=list)
+    real_test: list[str] = field(default_factory=list)
     hard_cases: str | None = None
     seed_labels: list[str] = field(default_factory=list)
     base: str = "minilm"
@@ -106,7 +107,8 @@ def load_data(config: TrainConfig) -> LoadedData:
         dev += load_examples(config.hard_cases, labels, split="dev")
     if not config.dev:
         train, dev = split_by_document(train, config.dev_fraction, config.seed)
-    slices = {"test": load_many(config.test, labels)}
+    slices = {"real_test": load_many(config.real_test, labels),
+              "test": load_many(config.test, labels)}
     if config.hard_cases:
         slices["hard_cases"] = load_examples(config.hard_cases, labels, split="test")
     if config.seed_labels:
@@ -256,7 +258,7 @@ def evaluate_model_dir(out: Path, data: LoadedData, *, train_seconds: float,
     """Score the saved model (as shipped, float16 weights) and the baseline; write report + card."""
     tagger = Tagger.load(out)
     names = list(data.labels.names)
-    slices = {"dev": data.dev, **data.slices}
+    slices = {**data.slices, "dev": data.dev}  # real text first: report order is display order
     model_results: dict[str, SliceResult] = {
         name: evaluate_tagger(tagger, rows, name) for name, rows in slices.items()
     }
@@ -270,7 +272,7 @@ def evaluate_model_dir(out: Path, data: LoadedData, *, train_seconds: float,
         name: {"temperature": tagger.meta.temperature,
                "ece_before": evaluate_tagger(uncalibrated, rows, name).scores.get("ece"),
                "ece_after": model_results[name].scores.get("ece")}
-        for name, rows in slices.items() if name in ("dev", "test")
+        for name, rows in slices.items() if name in ("dev", "real_test", "test")
     }
     extra = {
         "model_name": tagger.model_id,

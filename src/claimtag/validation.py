@@ -131,6 +131,22 @@ def _near_duplicates(splits: dict[str, list[Example]]) -> list[str]:
     return found
 
 
+def near_copies(queries: list[str], reference: list[str],
+                threshold: float = NEAR_DUPLICATE_COSINE) -> set[int]:
+    """Indices of ``queries`` that are near-copies of some ``reference`` sentence (same measure
+    as the leak check), so a split can be built without them."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if not queries or not reference:
+        return set()
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+    vectorizer.fit(queries + reference)
+    similarity = vectorizer.transform(queries) @ vectorizer.transform(reference).T
+    long_enough = [len(q.split()) >= MIN_WORDS_FOR_NEAR for q in queries]
+    best = similarity.max(axis=1).toarray().ravel()
+    return {i for i, value in enumerate(best) if long_enough[i] and value >= threshold}
+
+
 def summary_lines(result: ValidationResult) -> list[str]:
     """Counts per split: documents, sentences, label shares, domains and genres where present."""
     lines = []

@@ -4,19 +4,24 @@ Inputs (all ours, no third-party text): raw/real/documents.jsonl (the pointer fi
 document and sentence, as training.sources.pool drew them), raw/real/labels_a.jsonl and
 labels_b.jsonl (two independent annotations, ``{"id": "DOC#N", "label"}``), and
 raw/real/adjudications.jsonl (``{"id", "a", "b", "label", "reason"}`` for every disagreement).
-Documents go to train/dev/test (60/15/25) by a hash of their id; a dev/test sentence whose
-text also occurs in train (greetings, "Office of the Spokesperson") is dropped, as in v1.
+Documents go to train/dev/test (60/15/25) by a hash of their id; a dev sentence that also
+occurs in train, or a test sentence that occurs in train or dev (greetings, "Office of the
+Spokesperson"), is dropped, as in v1; with the rebuilt texts, near-copies too (the same measure
+as ``claimtag data validate``).
 
-Run: python -m training.sources.assemble   (prints Cohen's kappa and the split counts)
+Run: python -m training.sources.assemble [--texts training/real/texts]
+(prints Cohen's kappa and the split counts)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter
 from pathlib import Path
 
 from claimtag.data import document_split
+from claimtag.validation import near_copies
 
 HERE = Path(__file__).resolve().parents[1]
 RAW = HERE / "raw" / "real"
@@ -40,7 +45,28 @@ def kappa(a: list[str], b: list[str]) -> float:
     return (observed - expected) / (1 - expected) if expected < 1 else 1.0
 
 
+def _held_out(rows: dict[str, list[dict]], texts: Path | None) -> dict[str, list[dict]]:
+    """Drop dev rows seen in train and test rows seen in train or dev (exact, then near)."""
+    def text(row: dict) -> str:
+        document = (texts / f"{row['doc_id']}.txt").read_text(encoding="utf-8")
+        return document[row["start"]:row["end"]]
+
+    kept = {"train": rows["train"]}
+    for split, earlier in (("dev", ["train"]), ("test", ["train", "dev"])):
+        before = [r for name in earlier for r in kept[name]]
+        seen = {r["sha256"] for r in before}
+        candidates = [r for r in rows[split] if r["sha256"] not in seen]
+        if texts is not None:
+            near = near_copies([text(r) for r in candidates], [text(r) for r in before])
+            candidates = [r for i, r in enumerate(candidates) if i not in near]
+        kept[split] = candidates
+    return kept
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=Path, help="rebuilt texts: also drop near-copies")
+    args = parser.parse_args()
     docs = [json.loads(line) for line in (RAW / "documents.jsonl").open(encoding="utf-8")]
     first, second = _labels("labels_a.jsonl"), _labels("labels_b.jsonl")
     adjudicated = {r["id"]: r for r in map(json.loads, (RAW / "adjudications.jsonl").open()) if r} \
@@ -66,20 +92,20 @@ def main() -> None:
                 "source": doc["source"], "repo": doc["repo"], "commit": doc["commit"],
                 "path": doc["path"], "record": doc["record"], "start": sent["start"],
                 "end": sent["end"], "sha256": sent["sha256"], "split": split})
-    seen = {r["sha256"] for r in rows["train"]}
+    kept_rows = _held_out(rows, args.texts)
     OUT.mkdir(parents=True, exist_ok=True)
     every = [p for split_pairs in pairs.values() for p in split_pairs]
     print(f"two annotations of {len(every)} sentences: agreement "
           f"{sum(a == b for a, b in every) / len(every):.3f}, Cohen's kappa "
           f"{kappa(*map(list, zip(*every))):.3f}")
     for split, split_rows in rows.items():
-        kept = [r for r in split_rows if split == "train" or r["sha256"] not in seen]
+        kept = kept_rows[split]
         with (OUT / f"{split}.pointers.jsonl").open("w", encoding="utf-8") as fh:
             for row in kept:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         counts = Counter(r["label"] for r in kept)
         print(f"{split}: {len({r['doc_id'] for r in kept})} documents, {len(kept)} sentences "
-              f"(dropped {len(split_rows) - len(kept)} seen in train), kappa "
+              f"(dropped {len(split_rows) - len(kept)} seen in an earlier split), kappa "
               f"{kappa(*map(list, zip(*pairs[split]))):.3f} | {dict(sorted(counts.items()))}")
 
 
