@@ -48,11 +48,19 @@ validate: $(STAMP)
 model: $(STAMP)
 	bash training/train_default.sh models/claimtag-news
 
-bench: $(STAMP)
-	$(PY) benchmarks/speed.py
+## Optimum's ORT pipeline, the fast peer of benchmarks/speed.py, needs transformers < 4.58: its own venv.
+OPTIMUM_VENV ?= .venv-optimum
+$(OPTIMUM_VENV)/.installed-stamp:
+	$(PYTHON) -m venv $(OPTIMUM_VENV)
+	$(OPTIMUM_VENV)/bin/pip install -q torch==2.13.0
+	$(OPTIMUM_VENV)/bin/pip install -q 'optimum-onnx[onnxruntime]==0.1.0' 'transformers>=4.57,<4.58'
+	touch $@
+
+bench: $(STAMP) $(OPTIMUM_VENV)/.installed-stamp
+	$(PY) benchmarks/speed.py --optimum-python $(OPTIMUM_VENV)/bin/python
 
 bench-serve: $(STAMP)
 	$(PY) benchmarks/serve_load.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache
+	rm -rf $(VENV) $(OPTIMUM_VENV) build dist .pytest_cache

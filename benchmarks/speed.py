@@ -1,23 +1,28 @@
-"""Sentences per second and peak memory: transformers' pipeline against claimtag's batch job.
+"""Sentences per second and peak memory: claimtag end to end against the peers a user would pick.
 
-    python benchmarks/speed.py [--model DIR] [--sentences 20000] [--peer-sample 600]
+    python benchmarks/speed.py [--model DIR] [--sentences 10000] [--peer-sample 600]
+                               [--optimum-python PATH]
 
 Builds a corpus of realistic news documents (the raw training documents in
 training/raw/*/part_*.jsonl, repeated with shuffled paragraphs and changed numbers until it holds
 ``--sentences`` sentences), writes it as JSONL to a temporary folder and measures, each in a
 fresh process so that peak RSS is its own:
 
-  (a) ``transformers.pipeline("text-classification", model=DIR)`` with default settings
-  (b) the same with ``batch_size=32``
-  (b') the same with ``batch_size=32`` and float32 weights (the model is stored in float16,
-       which the pipeline keeps by default and which is slow on CPU: a fairer peer)
-  (c) ``claimtag classify`` with the torch backend, file to file (read, split, tag, write)
-  (d) ``claimtag classify`` with the onnx backend (int8), file to file
+  (peer) ``transformers.pipeline("text-classification", model=DIR)``, ``batch_size=32``: float32
+         on CPU, as the model's config asks: the headline peer
+  (a)    the same pipeline with default settings (batch size 1)
+  (opt)  Optimum's ONNX Runtime pipeline on the same int8 file, a user's fast alternative; it
+         needs transformers < 4.58, so it runs in another environment (``--optimum-python``,
+         e.g. a venv with ``pip install torch==2.13.0 'optimum-onnx[onnxruntime]==0.1.0'``)
+  (c)    ``claimtag classify`` with the torch backend, file to file (read, split, tag, write)
+  (d)    ``claimtag classify`` with the onnx int8 backend, file to file
+  (limit) the int8 forward pass alone on pre-tokenised, length-sorted batches of 32, with the
+         faster of 1 and all intra-op threads: what no end-to-end run can beat on this machine
 
-The pipeline gets sentences already split (splitting is not timed for it) and, because it is
-slow, a uniform sample of ``--peer-sample`` of the corpus's sentences (0: all of them);
-claimtag is timed end to end on the whole corpus, model loading included. The int8 export is
-made once before timing (it is cached by model hash, as in normal use).
+The pipelines get sentences already split (splitting is not timed for them) and, because they
+are slow, a uniform sample of ``--peer-sample`` of the corpus's sentences (0: all of them);
+claimtag is timed end to end on the whole corpus, model loading included. Printed ratios:
+end to end / peer and end to end / limit, all from this one run.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "training" / "raw"
@@ -86,20 +93,17 @@ def peak_rss_mb(workers: int = 0) -> float:
 
 def measure(kind: str, args: argparse.Namespace) -> dict:
     """Run one measurement in this process and return its figures."""
-    if kind in ("a", "b", "b32"):
-        import torch
-        from transformers import pipeline
-
+    if kind in ("a", "peer", "opt"):
         sentences = json.loads(Path(args.sample).read_text())
         started = time.perf_counter()
-        extra = {"dtype": torch.float32} if kind == "b32" else {}
-        classifier = pipeline("text-classification", model=args.model_dir, **extra)
+        classifier = _optimum_pipeline(args.model_dir) if kind == "opt" else _pipeline(args.model_dir)
         loaded = time.perf_counter()
-        call = {"batch_size": 32} if kind in ("b", "b32") else {}
-        classifier(sentences, truncation=True, **call)
+        classifier(sentences, truncation=True, **({} if kind == "a" else {"batch_size": 32}))
         done = time.perf_counter()
         return {"sentences": len(sentences), "seconds": done - loaded,
                 "load_seconds": loaded - started, "rss_mb": peak_rss_mb()}
+    if kind == "limit":
+        return model_limit(args.model_dir, json.loads(Path(args.sentences_file).read_text()))
     from claimtag.batch import BatchConfig, run_batch
 
     started = time.perf_counter()
@@ -113,9 +117,60 @@ def measure(kind: str, args: argparse.Namespace) -> dict:
             "rss_mb": peak_rss_mb(workers), "errors": summary.errors}
 
 
+def _pipeline(model_dir: str):
+    from transformers import pipeline
+
+    return pipeline("text-classification", model=model_dir)
+
+
+def _optimum_pipeline(model_dir: str):
+    """Optimum's pipeline on the model's own int8 file (onnx/model_quantized.onnx)."""
+    from optimum.onnxruntime import ORTModelForSequenceClassification
+    from transformers import AutoTokenizer, pipeline
+
+    model = ORTModelForSequenceClassification.from_pretrained(
+        model_dir, subfolder="onnx", file_name="model_quantized.onnx")
+    return pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(model_dir))
+
+
+def model_limit(model_dir: str, sentences: list[str]) -> dict:
+    """The int8 forward pass alone: tokenised and sorted by length beforehand, batches of 32,
+    timed with 1 and with all intra-op threads; the faster counts."""
+    from transformers import AutoTokenizer
+
+    from claimtag.backends import OnnxBackend
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    ids = sorted(tokenizer(sentences, truncation=True, max_length=128)["input_ids"], key=len)
+    batches = []
+    for i in range(0, len(ids), 32):
+        chunk = ids[i:i + 32]
+        width = max(map(len, chunk))
+        input_ids = np.zeros((len(chunk), width), dtype=np.int64)
+        mask = np.zeros_like(input_ids)
+        for row, tokens in enumerate(chunk):
+            input_ids[row, :len(tokens)] = tokens
+            mask[row, :len(tokens)] = 1
+        batches.append((input_ids, mask))
+    best: dict = {}
+    for threads in sorted({1, os.cpu_count() or 1}):
+        backend = OnnxBackend(Path(model_dir), threads)
+        backend.logits(*batches[-1])  # warm up on the widest batch
+        started = time.perf_counter()
+        for batch in batches:
+            backend.logits(*batch)
+        seconds = time.perf_counter() - started
+        if not best or seconds < best["seconds"]:
+            best = {"sentences": len(sentences), "seconds": seconds, "threads": threads,
+                    "rss_mb": peak_rss_mb()}
+    return best
+
+
 def run_child(kind: str, args: argparse.Namespace) -> dict:
-    command = [sys.executable, __file__, "--measure", kind, "--model-dir", args.model_dir,
+    python = args.optimum_python if kind == "opt" else sys.executable
+    command = [python, __file__, "--measure", kind, "--model-dir", args.model_dir,
                "--corpus", args.corpus, "--sample", args.sample, "--workdir", args.workdir,
+               "--sentences-file", args.sentences_file,
                "--workers", str(args.workers), "--batch-size", str(args.batch_size)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -127,17 +182,20 @@ def run_child(kind: str, args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None, help="model dir (default: the bundled one)")
-    parser.add_argument("--sentences", type=int, default=20_000, help="corpus size in sentences")
+    parser.add_argument("--sentences", type=int, default=10_000, help="corpus size in sentences")
     parser.add_argument("--peer-sample", type=int, default=600,
                         help="sentences the pipeline is timed on (0: the whole corpus)")
     parser.add_argument("--workers", type=int, default=1, help="--workers for (d)")
     parser.add_argument("--batch-size", type=int, default=32, help="--batch-size for (c), (d)")
-    parser.add_argument("--only", default="a,b,b32,c,d", help="comma-separated subset to run")
+    parser.add_argument("--only", default="peer,a,opt,c,d,limit", help="comma-separated subset")
+    parser.add_argument("--optimum-python", help="python of an environment with optimum-onnx "
+                        "(it needs transformers < 4.58); without it (opt) is skipped")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--model-dir", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     parser.add_argument("--sample", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--sentences-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args)))
@@ -156,30 +214,37 @@ def main() -> None:
         sample = sentences[::step][: args.peer_sample or None]
         args.sample = str(Path(workdir) / "sample.json")
         Path(args.sample).write_text(json.dumps(sample))
-        onnx_model_path(model_dir)  # the one-off export, as after first use
+        args.sentences_file = str(Path(workdir) / "sentences.json")
+        Path(args.sentences_file).write_text(json.dumps(sentences))
+        onnx_model_path(model_dir)  # shipped with the bundled model; a user model's one-off export
         print(f"model {model_dir}; corpus: {documents:,} documents, {len(sentences):,} sentences "
               f"({sum(map(len, sentences)) / len(sentences):.0f} characters on average); "
               f"pipeline timed on {len(sample):,} of them; {os.cpu_count()} CPUs")
         labels = {
+            "peer": "(peer) transformers pipeline, batch_size=32, float32",
             "a": "(a) transformers pipeline, default settings",
-            "b": "(b) transformers pipeline, batch_size=32",
-            "b32": "(b') pipeline, batch_size=32, float32 weights",
+            "opt": "(opt) Optimum ORT pipeline, same int8 file, batch 32",
             "c": "(c) claimtag torch, file to file",
             "d": f"(d) claimtag onnx int8, file to file, workers={args.workers}",
+            "limit": "(limit) int8 forward only, sorted batches of 32",
         }
         results = {}
         for kind in args.only.split(","):
+            if kind == "opt" and not args.optimum_python:
+                print(f"{labels[kind]:<54} skipped (no --optimum-python)")
+                continue
             results[kind] = result = run_child(kind, args)
             rate = result["sentences"] / result["seconds"]
             result["rate"] = rate
-            print(f"{labels[kind]:<52} {rate:>9,.1f} sentences/s   peak RSS "
+            extra = f", {result['threads']} threads" if "threads" in result else ""
+            print(f"{labels[kind]:<54} {rate:>9,.1f} sentences/s   peak RSS "
                   f"{result['rss_mb']:>7,.0f} MB   ({result['sentences']:,} sentences in "
-                  f"{result['seconds']:.1f} s)", flush=True)
-        if "d" in results:
-            for peer in ("a", "b", "b32"):
-                if peer in results:
-                    name = "b'" if peer == "b32" else peer
-                    print(f"d/{name} = {results['d']['rate'] / results[peer]['rate']:.1f}")
+                  f"{result['seconds']:.1f} s{extra})", flush=True)
+        for end_to_end in ("d", "c"):
+            for other in ("peer", "opt", "limit"):
+                if end_to_end in results and other in results:
+                    ratio = results[end_to_end]["rate"] / results[other]["rate"]
+                    print(f"{end_to_end}/{other} = {ratio:.2f}")
 
 
 if __name__ == "__main__":

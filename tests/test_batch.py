@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import json
@@ -215,6 +216,30 @@ def test_resume_refuses_changes_and_overwrite_starts_again(tiny_model_dir: Path,
     with pytest.raises(CorpusError, match="no manifest"):
         run_batch(config(tiny_model_dir, [corpus], stranger))
     assert stranger.read_text() == "keep me\n"
+
+
+def imported_modules(module: object) -> set[str]:
+    """The last component of every module ``module``'s source imports, lazily or not."""
+    tree = ast.parse(Path(module.__file__).read_text())  # type: ignore[attr-defined]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.rsplit(".", 1)[-1])
+        elif isinstance(node, ast.Import):
+            names.update(alias.name.rsplit(".", 1)[-1] for alias in node.names)
+    return names
+
+
+def test_the_local_engine_never_imports_the_ray_engine(tiny_model_dir: Path,
+                                                      tmp_path: Path) -> None:
+    from claimtag import job, progress, resume
+
+    for module in (batch_module, job, progress, resume):
+        assert "distributed" not in imported_modules(module), module.__name__
+    corpus = write_jsonl(tmp_path / "in.jsonl", make_docs(2))
+    with pytest.raises(CorpusError, match="run_ray"):
+        run_batch(config(tiny_model_dir, [corpus], tmp_path / "out.jsonl", engine="ray"))
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 def test_workers_keep_input_order(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -33,12 +33,13 @@ def test_serve_load_prints_every_level_and_its_ratio(tiny_model_dir: Path, tmp_p
     assert all(r[1] == "0" and float(r[2]) > 0 for r in rows), out  # no errors, a ratio
 
 
-def test_speed_prints_ratios_to_the_transformers_pipeline(tiny_model_dir: Path,
-                                                          tmp_path: Path) -> None:
+def test_speed_prints_ratios_to_the_peer_and_the_model_limit(tiny_model_dir: Path,
+                                                              tmp_path: Path) -> None:
     out = _run("speed.py", "--model", str(tiny_model_dir), "--sentences", "300",
                "--peer-sample", "60", cache=tmp_path)
-    assert re.search(r"^d/a = [\d.]+$", out, re.MULTILINE), out
-    assert re.search(r"^d/b = [\d.]+$", out, re.MULTILINE), out
+    for ratio in ("d/peer", "d/limit", "c/peer"):
+        assert re.search(rf"^{ratio} = [\d.]+$", out, re.MULTILINE), out
+    assert "(opt) Optimum ORT pipeline, same int8 file, batch 32" in out and "skipped" in out
 
 
 def test_memory_prints_the_peak_rss_ratio(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
+from claimtag import data as data_module
 from claimtag.data import DataError, Example, document_split, load_examples, split_by_document
 from claimtag.labels import LabelSet
 
@@ -54,6 +57,14 @@ def test_unsupported_and_missing_files(tmp_path):
         load_examples(tmp_path / "nope.jsonl")
     with pytest.raises(DataError, match="unsupported format"):
         load_examples(write(tmp_path / "d.txt", ["x"]))
+
+
+def test_data_never_imports_labelstudio():
+    """labelstudio builds on data, never the reverse (no import cycle, not even a lazy one)."""
+    tree = ast.parse(Path(data_module.__file__).read_text())
+    imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [name for name in imported if "labelstudio" in name]
 
 
 def test_split_field_filters(tmp_path):

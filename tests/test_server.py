@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from claimtag.server import (
+from claimtag.serve import (
     API_KEY_ENV,
     MicroBatcher,
     RequestIdFilter,
@@ -140,6 +140,37 @@ def test_model_info_probes_and_docs(tiny_model_dir, tmp_path, onnx_cache) -> Non
         paths = {"/v1/tag", "/v1/classify", "/v1/model", "/healthz", "/readyz"}
         assert paths <= set(schema["paths"])
         assert c.get("/docs").status_code == 200
+
+
+def test_model_scores_list_real_text_first_with_the_baseline_beside(tiny_model_dir,
+                                                                   tmp_path) -> None:
+    model_dir = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    split = {"n": 10, "accuracy": 0.8, "macro_f1": 0.7, "per_label": {}, "confusion": [[1]]}
+    report = {"model": {"dev": split, "test": split, "seed": split, "real_test": split},
+              "baseline": {"dev": {"accuracy": 0.6, "macro_f1": 0.5, "confusion": [[1]]},
+                           "real_test": {"accuracy": 0.4, "macro_f1": 0.3}}}
+    (model_dir / "report.json").write_text(json.dumps(report))
+    with TestClient(create_app(Tagger.load(model_dir), Settings())) as c:
+        scores = c.get("/v1/model").json()["scores"]
+    assert list(scores) == ["real_test", "dev", "test", "seed"]
+    assert scores["real_test"] == {"n": 10, "accuracy": 0.8, "macro_f1": 0.7, "per_label": {},
+                                   "baseline": {"macro_f1": 0.3, "accuracy": 0.4}}
+    assert scores["dev"]["baseline"] == {"macro_f1": 0.5, "accuracy": 0.6}
+    assert "baseline" not in scores["test"]  # the report has none for it: nothing made up
+
+
+def test_bundled_model_scores_have_the_baseline_beside() -> None:
+    from claimtag.model_files import resolve_model_dir
+    from claimtag.serve.service import report_scores
+
+    model_dir = resolve_model_dir(None)
+    report = json.loads((model_dir / "report.json").read_text())
+    scores = report_scores(model_dir)
+    assert list(scores)[0] == ("real_test" if "real_test" in report["model"] else "dev")
+    for split, entry in scores.items():
+        assert entry["baseline"]["macro_f1"] == report["baseline"][split]["macro_f1"]
+        assert entry["baseline"]["accuracy"] == report["baseline"][split]["accuracy"]
+        assert entry["macro_f1"] == report["model"][split]["macro_f1"]
 
 
 def test_model_without_report_has_null_scores(client) -> None:
@@ -389,7 +420,7 @@ def test_a_full_queue_answers_503_overloaded() -> None:
     batcher.start()
 
     async def main() -> None:
-        from claimtag.server import Overloaded
+        from claimtag.serve import Overloaded
 
         running = asyncio.ensure_future(batcher.submit(["a", "b"]))
         await asyncio.sleep(0.1)
@@ -428,7 +459,7 @@ def test_workers_share_the_queue_and_each_answer_goes_to_its_request() -> None:
 
 
 def test_worker_plan_follows_the_cpus(monkeypatch) -> None:
-    import claimtag.server as server
+    import claimtag.serve.settings as server
 
     monkeypatch.setattr(server, "available_cpus", lambda: 2)
     assert Settings().worker_plan() == (2, 1)
@@ -454,7 +485,7 @@ def test_worker_init_runs_in_each_worker_thread() -> None:
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
 def test_single_threaded_workers_are_pinned_one_per_cpu() -> None:
-    from claimtag.server import _pin_to
+    from claimtag.serve.batcher import pin_to
 
     cpus = sorted(os.sched_getaffinity(0))
     assert Settings(num_threads=1).pinned_cpus(1) == cpus[:1]
@@ -462,7 +493,7 @@ def test_single_threaded_workers_are_pinned_one_per_cpu() -> None:
     assert Settings(num_threads=2).pinned_cpus(1) is None  # ORT's own threads: leave them be
     assert Settings(num_threads=1).pinned_cpus(len(cpus) + 1) is None
     seen: list[set[int]] = []
-    thread = threading.Thread(target=lambda: (_pin_to(cpus[-1:])(0),
+    thread = threading.Thread(target=lambda: (pin_to(cpus[-1:])(0),
                                               seen.append(os.sched_getaffinity(0))))
     thread.start()
     thread.join()
@@ -535,7 +566,7 @@ def test_cors_is_off_unless_configured(client, tagger) -> None:
 
 def test_request_ids_are_echoed_generated_and_logged(client, caplog) -> None:
     caplog.handler.addFilter(RequestIdFilter())
-    with caplog.at_level(logging.INFO, logger="claimtag.server"):
+    with caplog.at_level(logging.INFO, logger="claimtag.serve"):
         response = client.post("/v1/tag", json={"text": TWO}, headers={"X-Request-ID": "abc-123"})
     assert response.headers["x-request-id"] == "abc-123"
     logged = [r for r in caplog.records if "/v1/tag" in r.getMessage()]

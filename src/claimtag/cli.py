@@ -10,13 +10,16 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .data import DataError
 from .labels import LabelError
 from .model_files import ModelNotFoundError
+
+if TYPE_CHECKING:
+    from .tagger import TaggedSentence, Tagger
 
 app = typer.Typer(
     help="Tag every sentence of news text as forecast, denial, claim, fact or other.",
@@ -65,6 +68,7 @@ def tag(
     model: ModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per sentence.")] = False,
     min_score: Annotated[float | None, typer.Option(help="Below this score the label is 'uncertain'.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write the highlighted text, legend and per-label summary to this self-contained HTML file.")] = None,
 ) -> None:
     """Split a text into sentences and print each with its label and score."""
     from .tagger import Tagger
@@ -77,16 +81,35 @@ def tag(
         content = decode_text(sys.stdin.buffer.read(), "<stdin>")
     else:
         content = text
-    if not content.strip():
+    blank = not content.strip()
+    if blank and html is None:
         return
     tagger = Tagger.load(model, min_score=min_score)
     results = tagger.tag(content)
+    if html is not None:  # written even for an empty text: a script may expect the file
+        _write_html(html, content, results, tagger, file.name if file is not None else "claimtag")
+    if blank:
+        return
     if as_json:
         for i, r in enumerate(results):
             row = {"sent_index": i, **r.to_dict(), "model": tagger.model_id}
             typer.echo(json.dumps(row, ensure_ascii=False))
         return
     _print_table(results, tagger)
+
+
+def _write_html(path: Path, text: str, results: list[TaggedSentence], tagger: Tagger,
+                title: str) -> None:
+    """Write the shareable HTML report of one tagged text, or raise UsageError naming ``path``."""
+    from .html_report import ReportDocument, render_report
+
+    page = render_report([ReportDocument(text, [r.to_dict() for r in results])], tagger.labels,
+                         model=tagger.model_id, title=title)
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
+    typer.echo(f"{len(results)} sentences written to {path}", err=True)
 
 
 def _print_table(results: list, tagger: object) -> None:
@@ -228,12 +251,12 @@ def serve(
     cors_origin: Annotated[list[str] | None, typer.Option(help="Allow browser calls from this origin (repeatable); default: CORS off.")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Serve the model over HTTP (POST /v1/tag, /v1/classify; docs at /docs).
+    """Serve the model over HTTP (POST /v1/tag, /v1/classify; a web page at /, docs at /docs).
 
     Set CLAIMTAG_API_KEY to require 'Authorization: Bearer <key>' on every /v1 call.
     """
-    from .server import Settings
-    from .server import serve as run_server
+    from .serve import Settings
+    from .serve import serve as run_server
 
     if backend not in ("onnx", "torch"):
         raise UsageError(f"--backend must be onnx or torch, got {backend!r}")
@@ -428,6 +451,7 @@ def classify(
     """
     from .batch import BatchConfig, run_batch
     from .corpus import CorpusError
+    from .distributed import run_ray
 
     if engine not in ("local", "ray"):
         raise UsageError(f"--engine must be local or ray, got {engine!r}")
@@ -443,7 +467,7 @@ def classify(
         engine=engine, address=address,
     )
     try:
-        summary = run_batch(config)
+        summary = (run_ray if engine == "ray" else run_batch)(config)
     except CorpusError as exc:
         raise UsageError(str(exc)) from None
     if summary.exit_code:

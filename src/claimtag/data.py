@@ -2,7 +2,8 @@
 
 A labelled sentence has ``text`` and ``label``; ``doc_id`` and ``sent_index`` place it in its
 document (documents never straddle splits). Any other fields (domain, genre, rule, split) are
-kept in ``extra``. JSONL, CSV and Label Studio JSON exports load into the same rows.
+kept in ``extra``. JSONL, CSV and Label Studio JSON exports load into the same rows
+(writing Label Studio files is :mod:`claimtag.labelstudio`, which builds on this module).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .labels import LabelError, LabelSet
+
+logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
 
@@ -57,8 +61,6 @@ def load_examples(
     elif suffix == ".csv":
         rows = _csv_rows(path)
     elif suffix == ".json":
-        from .labelstudio import rows_from_labelstudio
-
         rows = rows_from_labelstudio(path)
     else:
         raise DataError(f"{path}: unsupported format {suffix!r}; use .jsonl, .csv or a Label "
@@ -99,6 +101,48 @@ def _csv_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
                 yield f"{reader.line_num}", row
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 ({exc.reason})") from None
+
+
+def rows_from_labelstudio(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(where, row)`` for every annotated task of a Label Studio JSON export.
+
+    The first annotation that was not cancelled gives the label. Tasks without one are not
+    training data; they are counted and logged, never silently dropped.
+    """
+    try:
+        tasks = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a Label Studio JSON export ({exc})") from None
+    if not isinstance(tasks, list):
+        raise DataError(f"{path}: a Label Studio export is a JSON list of tasks")
+    unlabelled = 0
+    for number, task in enumerate(tasks):
+        where = f"task {task.get('id', number) if isinstance(task, dict) else number}"
+        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+            raise DataError(f"{path}: {where}: expected an object with a 'data' object")
+        label = _annotated_label(task, f"{path}: {where}")
+        if label is None:
+            unlabelled += 1
+            continue
+        row = dict(task["data"])
+        row["label"] = label
+        yield where, row
+    if unlabelled:
+        logger.warning("%s: %d tasks have no (non-cancelled) annotation and were not loaded",
+                       path, unlabelled)
+
+
+def _annotated_label(task: dict[str, Any], where: str) -> str | None:
+    for annotation in task.get("annotations") or []:
+        if annotation.get("was_cancelled"):
+            continue
+        for result in annotation.get("result") or []:
+            choices = (result.get("value") or {}).get("choices")
+            if result.get("type") == "choices" and choices:
+                if len(choices) != 1:
+                    raise DataError(f"{where}: {len(choices)} choices; one label per sentence")
+                return str(choices[0])
+    return None
 
 
 def _example(row: dict[str, Any], where: str, labels: LabelSet | None) -> Example:

@@ -1,23 +1,24 @@
-"""Label Studio interchange: read text-classification exports, write import files.
+"""Label Studio interchange: write import files and the labeling config; read exports.
 
 An export is a JSON list of tasks ``{"data": {"text": ...}, "annotations": [{"result":
-[{"type": "choices", "value": {"choices": [label]}}]}]}``. The first annotation that was not
-cancelled gives the label. Tasks without one are not training data; they are counted and logged,
-never silently dropped. Exported tasks carry ``doc_id``/``sent_index``/extra fields in ``data`` so
-an export -> import round trip is lossless.
+[{"type": "choices", "value": {"choices": [label]}}]}]}``. Reading one is part of loading
+labelled data (:func:`claimtag.data.load_examples` on a ``.json`` file, through
+:func:`rows_from_labelstudio`, which lives in :mod:`claimtag.data` so that ``data`` never imports
+this module). Tasks written here carry ``doc_id``/``sent_index``/extra fields in ``data`` so an
+export -> import round trip is lossless.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .data import DataError, Example
+from .data import Example, rows_from_labelstudio
 
-logger = logging.getLogger(__name__)
+__all__ = ["FROM_NAME", "TO_NAME", "labeling_config", "rows_from_labelstudio", "to_tasks",
+           "write_tasks"]
 
 FROM_NAME = "label"
 TO_NAME = "text"
@@ -29,44 +30,6 @@ def labeling_config(labels: Sequence[str]) -> str:
     return (f'<View>\n  <Text name="{TO_NAME}" value="$text"/>\n'
             f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single" showInline="true">\n'
             f"{choices}\n  </Choices>\n</View>\n")
-
-
-def rows_from_labelstudio(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(where, row)`` for every annotated task of a Label Studio JSON export."""
-    try:
-        tasks = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a Label Studio JSON export ({exc})") from None
-    if not isinstance(tasks, list):
-        raise DataError(f"{path}: a Label Studio export is a JSON list of tasks")
-    unlabelled = 0
-    for number, task in enumerate(tasks):
-        where = f"task {task.get('id', number) if isinstance(task, dict) else number}"
-        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-            raise DataError(f"{path}: {where}: expected an object with a 'data' object")
-        label = _annotated_label(task, f"{path}: {where}")
-        if label is None:
-            unlabelled += 1
-            continue
-        row = dict(task["data"])
-        row["label"] = label
-        yield where, row
-    if unlabelled:
-        logger.warning("%s: %d tasks have no (non-cancelled) annotation and were not loaded",
-                       path, unlabelled)
-
-
-def _annotated_label(task: dict[str, Any], where: str) -> str | None:
-    for annotation in task.get("annotations") or []:
-        if annotation.get("was_cancelled"):
-            continue
-        for result in annotation.get("result") or []:
-            choices = (result.get("value") or {}).get("choices")
-            if result.get("type") == "choices" and choices:
-                if len(choices) != 1:
-                    raise DataError(f"{where}: {len(choices)} choices; one label per sentence")
-                return str(choices[0])
-    return None
 
 
 def _result(label: str) -> list[dict[str, Any]]:
