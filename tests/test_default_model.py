@@ -74,6 +74,13 @@ def test_model_card_states_model_and_baseline_scores():
     row = [line for line in card.splitlines() if line.startswith("| test |")][0]
     assert f"{test_model['macro_f1']:.3f}" in row and f"{test_base['macro_f1']:.3f}" in row
     assert "pipeline_tag: text-classification" in card
+    real_model, real_base = report["model"]["real_test"], report["baseline"]["real_test"]
+    lines = card.splitlines()
+    real_row = [i for i, line in enumerate(lines) if line.startswith("| real_test |")][0]
+    assert real_row < lines.index(row), "the real-text test split is reported first"
+    assert f"{real_model['macro_f1']:.3f}" in lines[real_row]
+    assert f"{real_base['macro_f1']:.3f}" in lines[real_row]
+    assert real_model["n"] >= 600
 
 
 def test_card_test_scores_are_reproduced(default_tagger):

@@ -59,8 +59,7 @@ def _check_size(sentences: int, chars: int, settings: Settings) -> None:
 
 
 #: Characters that can end a sentence. Counting them bounds the sentences in a text before it
-#: is split, and that bound matters: pysbd's time grows with the square of the sentences in a
-#: paragraph, so a text of nothing but "a. a. a. ..." must be refused before, not after.
+#: is split, so a text of nothing but "a. a. a. ..." is refused before any work is done on it.
 _SENTENCE_MARKS = ".!?\n…。！？"
 
 
