@@ -526,6 +526,9 @@ def test_api_key_is_required_when_set(tagger) -> None:
         good = {"Authorization": "Bearer s3cret-key"}
         assert c.post("/v1/tag", json={"text": TWO}, headers=good).status_code == 200
         assert c.get("/v1/model", headers=good).status_code == 200
+        # Label Studio sends Basic credentials: the key as the password
+        assert c.get("/v1/model", auth=("labelstudio", "s3cret-key")).status_code == 200
+        _assert_error(c.get("/v1/model", auth=("s3cret-key", "")), 401, "unauthorized")
         # unauthenticated callers learn nothing about bodies: 401 before parsing
         _assert_error(c.post("/v1/tag", content=b"{", headers={"content-type": "application/json"}),
                       401, "unauthorized")

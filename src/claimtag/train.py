@@ -214,9 +214,10 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
 
     temperature = 1.0
     if config.calibrate:
-        dev_logits = trainer.predict(trainer.eval_dataset).predictions
-        dev_gold = np.asarray(trainer.eval_dataset["label"])
-        temperature = fit_temperature(dev_logits, dev_gold)
+        # The gold labels as the prediction loop saw them: with length-grouped sampling the
+        # eval order differs from the dataset's, so the dataset's label column would not match.
+        dev = trainer.predict(trainer.eval_dataset)
+        temperature = fit_temperature(dev.predictions, np.asarray(dev.label_ids))
     train_seconds = time.time() - started
 
     out.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from ..html_report import ReportDocument, render_report
 from ..segment import split_sentences
 from ..tagger import Tagger
 from .errors import ApiError, install_error_handlers
+from .labelstudio_backend import install_labelstudio_backend
 from .middleware import ApiKeyAuth, BodyLimit, RequestContext, is_open_path
 from .schemas import (
     ClassifyRequest,
@@ -205,6 +206,7 @@ def create_app(
         return Status(status="ready", model=tagger.model_id)
 
     install_webpage(app)
+    install_labelstudio_backend(app)
     # Added last = outermost: request id/timeout, then CORS, then auth, then the body limit.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.api_key:

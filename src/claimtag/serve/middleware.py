@@ -6,6 +6,8 @@ task and a copy of every body per request.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hmac
 import itertools
 import json
@@ -132,7 +134,11 @@ class BodyLimit:
 
 
 class ApiKeyAuth:
-    """Require ``Authorization: Bearer <key>`` outside :func:`is_open_path`'s paths."""
+    """Require ``Authorization: Bearer <key>`` outside :func:`is_open_path`'s paths.
+
+    HTTP Basic with the key as the password (any user name) is accepted too: Label Studio can
+    only send Basic credentials to an ML backend.
+    """
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
@@ -143,14 +149,26 @@ class ApiKeyAuth:
             await self.app(scope, receive, send)
             return
         header = dict(scope.get("headers") or ()).get(b"authorization", b"")
-        scheme, _, token = header.partition(b" ")
-        if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.expected):
+        if hmac.compare_digest(_presented_key(header), self.expected):
             await self.app(scope, receive, send)
             return
         logger.warning("rejected request without a valid API key")
         await _send_json(send, 401, error_body(
             "unauthorized", "this server needs 'Authorization: Bearer <API key>'"),
             [(b"www-authenticate", b"Bearer")])
+
+
+def _presented_key(header: bytes) -> bytes:
+    """The key an Authorization header carries: a Bearer token or a Basic password."""
+    scheme, _, token = header.partition(b" ")
+    if scheme.lower() == b"bearer":
+        return token.strip()
+    if scheme.lower() == b"basic":
+        try:
+            return base64.b64decode(token.strip(), validate=True).partition(b":")[2]
+        except (binascii.Error, ValueError):
+            return b""
+    return b""
 
 
 class RequestIdFilter(logging.Filter):
