@@ -53,7 +53,11 @@ def test_seed_article_agrees_with_gold(default_tagger, seed_gold):
     tagged = default_tagger.tag(SEED_TEXT.read_text())
     assert [t.text for t in tagged] == [g["text"] for g in seed_gold]
     correct = sum(t.label == g["label"] for t, g in zip(tagged, seed_gold))
-    assert correct >= 17, f"{correct}/18 seed sentences correct"
+    # 0.2.0 was chosen on the real dev split and gets 16 of 18 here (0.1.0: 17); the seed is a
+    # single 18-sentence article, reported in the card, never a selection criterion.
+    report = json.loads((MODEL_DIR / "report.json").read_text())
+    assert correct == round(report["model"]["seed"]["accuracy"] * 18)
+    assert correct >= 16, f"{correct}/18 seed sentences correct"
 
 
 def test_transformers_pipeline_gives_the_same_labels(default_tagger, seed_gold):
