@@ -193,3 +193,10 @@ def test_recipe_offsets_on_a_tiny_conllu(tmp_path):
                                     "sentences": spans}) + "\n", encoding="utf-8")
     assert boundaries.rebuild(tmp_path / "clones", pointers) == [
         ("dep/GUM_news_tiny.conllu", text, [tuple(s) for s in spans])]
+
+
+def test_lone_surrogates_keep_their_offsets():
+    text = "Prices rose \ud83d sharply. They will fall next year."
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == ["Prices rose \ud83d sharply.", "They will fall next year."]
+    assert all(text[s.start:s.end] == s.text for s in sentences)

@@ -51,7 +51,7 @@ def test_saved_model_is_a_complete_hf_dir(trained):
     from safetensors import safe_open
 
     with safe_open(model_dir / "model.safetensors", "pt") as weights:  # stored half size
-        assert all(str(weights.get_slice(k).get_dtype()) == "F16" for k in weights)
+        assert all(str(weights.get_slice(k).get_dtype()) == "F16" for k in weights.keys())  # noqa: SIM118 (safe_open is not iterable)
     onnx = json.loads((model_dir / "claimtag.json").read_text())["extra"]["onnx"]
     assert (model_dir / onnx["file"]).is_file() and len(onnx["sha256"]) == 64
     assert not (model_dir.parent / ".model.checkpoints").exists()

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import sentencex
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 _BLOCK_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 _LINE_END = re.compile(r"[.!?:;\"'”’)\]…]\s*$")
 _BULLET = re.compile(r"^\s*([-*•–—]|\d+[.)])\s+")
@@ -120,7 +122,9 @@ def _split_block(block: str) -> Iterator[tuple[int, int]]:
     """Spans of sentences in a block with no hard break inside (line breaks become spaces)."""
     if not block or block.isspace():
         return
-    flat = block.replace("\n", " ").replace("\r", " ")
+    # Lone surrogates (from JSON escapes such as "\ud83d") cannot cross into sentencex's
+    # compiled code; one U+FFFD each keeps every offset, and the spans index the original text.
+    flat = _SURROGATE.sub("\ufffd", block.replace("\n", " ").replace("\r", " "))
     spans: list[tuple[int, int]] = []
     for start, end in _library_spans(flat):
         for piece in _split_quotes(flat, start, end):
