@@ -57,7 +57,7 @@ def load_examples(
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        rows = _jsonl_rows(path)
+        rows = jsonl_rows(path)
     elif suffix == ".csv":
         rows = _csv_rows(path)
     elif suffix == ".json":
@@ -75,7 +75,8 @@ def load_many(paths: Iterable[str | Path], labels: LabelSet | None = None) -> li
     return [e for p in paths for e in load_examples(p, labels)]
 
 
-def _jsonl_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
+def jsonl_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
+    """(line number, object) for each non-empty line; errors name the file and line."""
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, 1):
             try:

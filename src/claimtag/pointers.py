@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import DataError, Example
+from .data import DataError, Example, jsonl_rows
 from .labels import LabelError, LabelSet
 
 #: Field name -> type of every pointer row.
@@ -73,22 +73,10 @@ def is_pointer_file(path: Path) -> bool:
 
 def load_pointers(path: str | Path, labels: LabelSet | None = None) -> list[Pointer]:
     """Read and check a pointer file; errors name the file and line."""
-    path = Path(path)
-    pointers = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if line.strip():
-                pointers.append(_pointer(line, f"{path}:{number}", labels))
-    return pointers
+    return [_pointer(row, f"{path}:{number}", labels) for number, row in jsonl_rows(Path(path))]
 
 
-def _pointer(line: str, where: str, labels: LabelSet | None) -> Pointer:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{where}: invalid JSON ({exc.msg})") from None
-    if not isinstance(row, dict):
-        raise DataError(f"{where}: expected a JSON object")
+def _pointer(row: dict, where: str, labels: LabelSet | None) -> Pointer:
     for name, kind in POINTER_FIELDS.items():
         value = row.get(name)
         if not isinstance(value, kind) or isinstance(value, bool):
