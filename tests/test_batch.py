@@ -92,8 +92,11 @@ def test_every_input_format_gives_the_same_rows(tiny_model_dir: Path, tmp_path: 
     assert [r[1:] for r in comparable(line_rows)] == strip
     assert line_rows[0]["doc_id"] == f"{tmp_path / 'lines.txt'}:1"
     row = reference[0]
+    from claimtag.corpus import SPAN_COLUMNS
+
     assert list(row) == ["doc_id", "sent_index", "start", "end", "text", "label", "score",
-                         "scores", "model"]
+                         "scores", "model", *SPAN_COLUMNS]  # span columns after the old ones
+    assert all(row[name] is None for name in SPAN_COLUMNS)  # a model without a span head
     assert row["model"] == "tiny-test@0.0.1" and abs(sum(row["scores"].values()) - 1) < 1e-4
 
 

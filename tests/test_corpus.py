@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from claimtag.corpus import (
+    SPAN_COLUMNS,
     CorpusError,
     CsvWriter,
     JsonlWriter,
@@ -163,8 +164,11 @@ def test_writers_share_one_schema(tmp_path: Path) -> None:
     writer.write_header()
     writer.write(rows)
     lines = buffer.getvalue().decode().splitlines()
-    assert lines[0] == "doc_id,sent_index,start,end,text,label,score,scores,model,error,source,src"
-    assert '"{""a"": 0.9, ""b"": 0.1}"' in lines[1] and lines[2] == "e,,,,,,,,,invalid JSON,f:2,"
+    spans = ",".join(SPAN_COLUMNS)
+    assert lines[0] == f"doc_id,sent_index,start,end,text,label,score,scores,model,{spans},error,source,src"
+    blank = "," * len(SPAN_COLUMNS)
+    assert '"{""a"": 0.9, ""b"": 0.1}"' in lines[1]
+    assert lines[2] == f"e,,,,,,,,,{blank}invalid JSON,f:2,"
     table = rows_to_table(rows, ["a", "b"], ["src"])
     assert table.column("scores").to_pylist()[0] == {"a": 0.9, "b": 0.1}
     assert table.column("src").to_pylist() == ["3", None]

@@ -1,7 +1,9 @@
 """The forward pass behind one small interface: PyTorch, or ONNX Runtime with int8 weights.
 
 A backend takes padded ``input_ids`` and ``attention_mask`` (int64 numpy arrays) and returns
-logits as a float32 numpy array. The ONNX backend runs the int8 file a model directory ships in
+logits as a float32 numpy array; :meth:`forward` also returns the span head's per-token logits
+when the model has one (:mod:`claimtag.span_head`), from the same pass. The ONNX backend runs
+the int8 file a model directory ships in
 ``onnx/model_quantized.onnx`` (the layout of Optimum and transformers.js; the bundled model has
 one, built by its recipe, so every user runs the same bytes); a model without one is exported
 and quantised once and cached (see :mod:`claimtag.onnx_export`).
@@ -17,6 +19,7 @@ import numpy as np
 
 from .model_files import quiet_loading
 from .onnx_export import onnx_model_path
+from .span_head import WithSpans, has_head, load_head
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +30,12 @@ class Backend(Protocol):
     """Anything that maps a padded token batch to logits."""
 
     name: str
+    has_spans: bool  #: whether :meth:`forward` returns span logits
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
 class TorchBackend:
@@ -47,6 +54,9 @@ class TorchBackend:
             self.model = AutoModelForSequenceClassification.from_pretrained(
                 model_dir, dtype=torch.float32
             ).eval()
+        self.spans = (WithSpans(self.model, load_head(model_dir, self.model.config.hidden_size))
+                      if has_head(model_dir) else None)
+        self.has_spans = self.spans is not None
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         torch = self._torch
@@ -55,6 +65,16 @@ class TorchBackend:
                 input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask)
             )
         return out.logits.float().numpy()
+
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.spans is None:
+            return self.logits(input_ids, attention_mask), None
+        torch = self._torch
+        with torch.inference_mode():
+            logits, span_logits = self.spans(torch.from_numpy(input_ids),
+                                             torch.from_numpy(attention_mask))
+        return logits.float().numpy(), span_logits.float().numpy()
 
 
 class OnnxBackend:
@@ -81,12 +101,24 @@ class OnnxBackend:
             str(path), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self.session.get_inputs()}
+        self._outputs = ["logits"] + [o.name for o in self.session.get_outputs()
+                                      if o.name == "span_logits"]
+        self.has_spans = len(self._outputs) > 1
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    def _feeds(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
-        return self.session.run(["logits"], feeds)[0].astype(np.float32, copy=False)
+        return feeds
+
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        return self.forward(input_ids, attention_mask)[0]
+
+    def forward(self, input_ids: np.ndarray, attention_mask: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        out = self.session.run(self._outputs, self._feeds(input_ids, attention_mask))
+        spans = out[1].astype(np.float32, copy=False) if len(out) > 1 else None
+        return out[0].astype(np.float32, copy=False), spans
 
 
 def load_backend(

@@ -31,7 +31,8 @@ from .progress import Reporter, total_records
 from .resume import JobOutput
 
 #: One tagged sentence as it travels back from a worker: start, end, label, score, scores.
-SentenceResult = tuple[int, int, str, float, dict[str, float]]
+#: start, end, label, score, scores and the span columns that are set
+SentenceResult = tuple[int, int, str, float, dict[str, float], dict[str, Any]]
 
 
 # ------------------------------------------------------------------------------ the job
@@ -93,8 +94,9 @@ def build_rows(chunk: Sequence[Record], results: Sequence[list[SentenceResult]],
         sentences = next(tagged)
         if not sentences:
             counts["empty"] += 1
-        for index, (start, end, label, score, scores) in enumerate(sentences):
-            rows.append(sentence_row(record, index, start, end, label, score, scores, model_id))
+        for index, (start, end, label, score, scores, spans) in enumerate(sentences):
+            rows.append(sentence_row(record, index, start, end, label, score, scores, model_id,
+                                     spans))
         counts["sentences"] += len(sentences)
     return rows, counts
 
@@ -154,15 +156,20 @@ def _init_worker(*args: Any) -> None:
     _worker_tagger = load_tagger(*args)
 
 
-def _worker_tag(texts: list[str]) -> list[list[SentenceResult]]:
-    return tag_texts(_worker_tagger, texts)
+def _worker_tag(texts: list[str], dates: list[str | None]) -> list[list[SentenceResult]]:
+    return tag_texts(_worker_tagger, texts, dates)
 
 
-def tag_texts(tagger: Any, texts: list[str]) -> list[list[SentenceResult]]:
-    """Tag a chunk of documents; sentence text is not sent back (it is ``text[start:end]``)."""
+def tag_texts(tagger: Any, texts: list[str], dates: Sequence[str | None] | None = None
+              ) -> list[list[SentenceResult]]:
+    """Tag a chunk of documents; sentence text is not sent back (it is ``text[start:end]``).
+    ``dates`` (one per text, or ``None``) resolve forecasts' due dates."""
+    from .spans import span_columns
+
     window = max(1024, sum(len(t) for t in texts) // 64)  # bucket the whole chunk at once
-    return [[(s.start, s.end, s.label, s.score, s.scores) for s in sentences]
-            for sentences in tagger.tag_many(texts, window=window)]
+    return [[(s.start, s.end, s.label, s.score, s.scores,
+              span_columns(s.source, s.cue, s.when, s.named_source, s.due)) for s in sentences]
+            for sentences in tagger.tag_many(texts, window=window, dates=dates)]
 
 
 def _tag_chunks(groups: Iterable[list[Record]], config: BatchConfig,
@@ -173,7 +180,7 @@ def _tag_chunks(groups: Iterable[list[Record]], config: BatchConfig,
     if config.workers <= 1:
         tagger = load_tagger(*args)
         for chunk in groups:
-            yield chunk, tag_texts(tagger, _texts(chunk))
+            yield chunk, tag_texts(tagger, _texts(chunk), _dates(chunk, config.date))
         return
     if config.backend == "onnx":
         from .onnx_export import onnx_model_path
@@ -187,7 +194,8 @@ def _tag_chunks(groups: Iterable[list[Record]], config: BatchConfig,
                              initargs=args) as pool:
         pending: deque = deque()
         for chunk in groups:
-            pending.append((chunk, pool.submit(_worker_tag, _texts(chunk))))
+            pending.append((chunk, pool.submit(_worker_tag, _texts(chunk),
+                                               _dates(chunk, config.date))))
             if len(pending) >= 2 * config.workers:  # bounded: memory stays constant
                 done_chunk, future = pending.popleft()
                 yield done_chunk, future.result()
@@ -198,3 +206,11 @@ def _tag_chunks(groups: Iterable[list[Record]], config: BatchConfig,
 
 def _texts(chunk: Sequence[Record]) -> list[str]:
     return [r.text for r in chunk if r.error is None]  # type: ignore[misc]
+
+
+def dates_of(chunk: Sequence[Record], default: str | None) -> list[str | None]:
+    """Each readable record's own date, else the job's ``--date``."""
+    return [r.date or default for r in chunk if r.error is None]
+
+
+_dates = dates_of

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from . import cli_tracker
+from .cli_errors import UsageError, checked_date
 from .data import DataError
 from .labels import LabelError
 from .model_files import ModelNotFoundError
@@ -34,10 +36,10 @@ ModelOption = Annotated[
     str | None,
     typer.Option("--model", "-m", help="Model directory; default: the bundled claimtag-news."),
 ]
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
+DateOption = Annotated[
+    str | None,
+    typer.Option("--date", help="The document's date, YYYY-MM-DD: forecasts get a due date."),
+]
 
 
 def read_text_file(path: Path) -> str:
@@ -69,6 +71,7 @@ def tag(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per sentence.")] = False,
     min_score: Annotated[float | None, typer.Option(help="Below this score the label is 'uncertain'.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Also write the highlighted text, legend and per-label summary to this self-contained HTML file.")] = None,
+    date: DateOption = None,
 ) -> None:
     """Split a text into sentences and print each with its label and score."""
     from .tagger import Tagger
@@ -85,7 +88,7 @@ def tag(
     if blank and html is None:
         return
     tagger = Tagger.load(model, min_score=min_score)
-    results = tagger.tag(content)
+    results = tagger.tag(content, date=checked_date(date))
     if html is not None:  # written even for an empty text: a script may expect the file
         _write_html(html, content, results, tagger, file.name if file is not None else "claimtag")
     if blank:
@@ -441,6 +444,8 @@ def classify(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Start again instead of resuming an unfinished run into OUT.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
     min_score: Annotated[float | None, typer.Option(help="Below this score the label is 'uncertain'.")] = None,
+    date: DateOption = None,
+    date_field: Annotated[str | None, typer.Option(help="Column / key holding each document's date (YYYY-MM-DD); --date fills in where it is missing.")] = None,
     chunk_records: Annotated[int, typer.Option(hidden=True, help="Records per chunk (commit unit).")] = 256,
 ) -> None:
     """Tag every sentence of a corpus: one row per sentence (and per bad record).
@@ -464,7 +469,7 @@ def classify(
         workers=workers, lines=lines, text_field=text_field, id_field=id_field,
         keep_fields=[f.strip() for f in keep_fields.split(",") if f.strip()] if keep_fields else [],
         min_score=min_score, chunk_records=chunk_records, overwrite=overwrite, quiet=quiet,
-        engine=engine, address=address,
+        engine=engine, address=address, date=checked_date(date), date_field=date_field,
     )
     try:
         summary = (run_ray if engine == "ray" else run_batch)(config)
@@ -472,3 +477,7 @@ def classify(
         raise UsageError(str(exc)) from None
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
+
+
+app.command("forecasts", epilog=cli_tracker.EPILOG)(cli_tracker.forecasts)
+app.command("sources", epilog=cli_tracker.EPILOG)(cli_tracker.sources)

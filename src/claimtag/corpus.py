@@ -47,8 +47,12 @@ _EXTENSIONS = {
     ".csv": "csv",
     ".parquet": "parquet", ".pq": "parquet",
 }
+#: span columns (models with a span head; null otherwise), after the original columns
+SPAN_COLUMNS = ("source_text", "source_start", "source_end", "named_source", "cue_text",
+                "cue_start", "cue_end", "when_text", "when_start", "when_end", "due_start",
+                "due_end", "due_confidence")
 SENTENCE_COLUMNS = ("doc_id", "sent_index", "start", "end", "text", "label", "score", "scores",
-                    "model")
+                    "model", *SPAN_COLUMNS)
 ERROR_COLUMNS = ("doc_id", "error", "source")
 STDIN = "-"
 
@@ -69,6 +73,7 @@ class Record:
     source: str
     fields: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    date: str | None = None  #: the document's date (``YYYY-MM-DD``), from ``--date-field``
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class ReadOptions:
     id_field: str | None = None
     keep_fields: tuple[str, ...] = ()
     max_chars: int = MAX_CHARS
+    date_field: str | None = None  #: column / key holding each document's date
 
 
 # --------------------------------------------------------------------------------- inputs
@@ -345,6 +351,7 @@ def _read_parquet(path: str, name: str, options: ReadOptions,
     names = set(parquet.schema_arrow.names)
     wanted = [options.text_field, *(options.keep_fields)]
     wanted += [options.id_field] if options.id_field else ["id", "doc_id"]
+    wanted += [options.date_field] if options.date_field else []
     columns = [c for c in dict.fromkeys(wanted) if c in names]
     number = 0
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
@@ -366,7 +373,16 @@ def _record_from_mapping(row: dict[str, Any], source: str, options: ReadOptions)
                       "not a string")
     if len(text) > options.max_chars:
         return Record(doc_id, None, source, fields, error=_too_large(options))
-    return Record(doc_id, text, source, fields)
+    day = None
+    if options.date_field and row.get(options.date_field) not in (None, ""):
+        from .timex import parse_date
+
+        try:
+            day = parse_date(str(row[options.date_field])).isoformat()
+        except ValueError as exc:
+            return Record(doc_id, None, source, fields,
+                          error=f"date field {options.date_field!r}: {exc}")
+    return Record(doc_id, text, source, fields, date=day)
 
 
 def _doc_id(row: dict[str, Any], source: str, options: ReadOptions) -> str:
@@ -390,14 +406,17 @@ def output_format(path: str | Path | None) -> str:
 
 
 def sentence_row(record: Record, index: int, start: int, end: int, label: str, score: float,
-                 scores: dict[str, float], model: str) -> dict[str, Any]:
-    """A sentence row of the output schema (text is sliced from the record)."""
+                 scores: dict[str, float], model: str,
+                 spans: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A sentence row of the output schema (text is sliced from the record); ``spans`` holds
+    the :data:`SPAN_COLUMNS` that are set."""
     assert record.text is not None
     row: dict[str, Any] = {
         "doc_id": record.doc_id, "sent_index": index, "start": start, "end": end,
         "text": record.text[start:end], "label": label, "score": score, "scores": scores,
         "model": model,
     }
+    row.update({name: (spans or {}).get(name) for name in SPAN_COLUMNS})
     row.update(record.fields)
     return row
 
@@ -470,7 +489,11 @@ def parquet_schema(labels: Sequence[str], keep_fields: Sequence[str]):  # noqa: 
         ("doc_id", pa.string()), ("sent_index", pa.int32()), ("start", pa.int64()),
         ("end", pa.int64()), ("text", pa.string()), ("label", pa.string()),
         ("score", pa.float64()), ("scores", pa.struct([(n, pa.float64()) for n in labels])),
-        ("model", pa.string()), ("error", pa.string()), ("source", pa.string()),
+        ("model", pa.string()),
+        *[(name, pa.int64() if name.endswith(("_start", "_end")) and not name.startswith("due")
+           else pa.float64() if name == "due_confidence" else pa.string())
+          for name in SPAN_COLUMNS],
+        ("error", pa.string()), ("source", pa.string()),
         *[(name, pa.string()) for name in keep_fields],
     ])
 

@@ -33,7 +33,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .batch import build_rows, chunks, load_tagger, model_info, skip_records, tag_texts
+from .batch import (
+    build_rows,
+    chunks,
+    dates_of,
+    load_tagger,
+    model_info,
+    skip_records,
+    tag_texts,
+)
 from .corpus import STDIN, CorpusError, ReadOptions, Record, expand_inputs, read_file
 from .job import BatchConfig, BatchSummary
 from .progress import Reporter
@@ -56,7 +64,7 @@ class _ReadFiles:
                                    file["skip"])
             for chunk in chunks(records, self.max_records, self.max_chars):
                 # plain JSON (ASCII escapes) carries any text, lone surrogates included
-                payload = json.dumps([[r.doc_id, r.text, r.source, r.fields, r.error]
+                payload = json.dumps([[r.doc_id, r.text, r.source, r.fields, r.error, r.date]
                                       for r in chunk])
                 yield {"file": [file["index"]], "records": [len(chunk)], "chunk": [payload]}
 
@@ -65,9 +73,10 @@ class _TaggerActor:
     """Tag stage: an actor that loads a tagger once and turns each chunk into rows."""
 
     def __init__(self, model_dir: str, backend: str, batch_size: int, threads: int,
-                 min_score: float | None, model_id: str) -> None:
+                 min_score: float | None, model_id: str, date: str | None = None) -> None:
         self.tagger = load_tagger(Path(model_dir), backend, batch_size, threads, min_score)
         self.model_id = model_id
+        self.date = date  #: the job's --date, for records without their own
 
     def __call__(self, batch: Any) -> dict[str, list[Any]]:
         """Chunks in (one per row); per chunk its file, record count, rows and counts out."""
@@ -76,7 +85,9 @@ class _TaggerActor:
                                        batch["chunk"].to_pylist()):
             records = [Record(*fields) for fields in json.loads(payload)]
             texts = [r.text or "" for r in records if r.error is None]
-            rows, counts = build_rows(records, tag_texts(self.tagger, texts), self.model_id)
+            rows, counts = build_rows(records, tag_texts(self.tagger, texts,
+                                                         dates_of(records, self.date)),
+                                      self.model_id)
             out["file"].append(file)
             out["records"].append(size)
             out["rows"].append(json.dumps(rows))
@@ -147,7 +158,7 @@ def _tagged_chunks(ray: Any, config: BatchConfig, paths: list[str], skip: list[i
         fn_constructor_kwargs={
             "model_dir": str(model_dir), "backend": config.backend,
             "batch_size": config.batch_size, "threads": config.threads or 1,
-            "min_score": config.min_score, "model_id": model_id,
+            "min_score": config.min_score, "model_id": model_id, "date": config.date,
         },
         batch_size=1,  # one chunk per call: a chunk is always tagged as a unit
         batch_format="pyarrow",

@@ -130,18 +130,35 @@ def _document(doc: ReportDocument, number: int, of: int, index: Mapping[str, int
                    f'{_e(doc.text[start:end])}<span class="b">{_e(display)}</span></mark>')
         at = max(at, end)
     out.append(_e(doc.text[at:]))
+    spans = any(r.get("source") or r.get("cue") or r.get("when") for r in rows)
     table = "".join(
         f'<tr><td>{n}</td><td>{_e(doc.text[r["start"]:r["end"]])}</td>'
         f'<td><span class="b k{index[r["label"]]}">{_e(labels.display_name(r["label"]))}'
-        f'</span></td><td>{r["score"]:.2f}</td><td>{_e(_probabilities(r, labels))}</td></tr>'
+        f'</span></td><td>{r["score"]:.2f}</td>'
+        + (_span_cells(r) if spans else "")
+        + f'<td>{_e(_probabilities(r, labels))}</td></tr>'
         for n, r in enumerate(rows))
+    span_heads = ('<th scope="col">source</th><th scope="col">cue</th>'
+                  '<th scope="col">when (due)</th>') if spans else ""
     return (f'<section class="doc" aria-label="{name}"><h2>{name}</h2>'
             f'<div class="article">{"".join(out)}</div>'
             f'<details><summary>All {len(rows)} sentences with their probabilities</summary>'
             '<table><thead><tr><th scope="col">#</th><th scope="col">sentence</th>'
-            '<th scope="col">label</th><th scope="col">score</th>'
+            f'<th scope="col">label</th><th scope="col">score</th>{span_heads}'
             f'<th scope="col">probabilities</th></tr></thead><tbody>{table}</tbody></table>'
             '</details></section>\n')
+
+
+def _span_cells(row: Mapping[str, Any]) -> str:
+    """Source (with the named source behind a pronoun), cue, and when with its due interval."""
+    def text(name: str) -> str:
+        span = row.get(name)
+        return _e(span["text"]) if span else ""
+
+    source = text("source") + (f' ({_e(row["named_source"])})' if row.get("named_source") else "")
+    due = row.get("due")
+    when = text("when") + (f' (due {_e(due["start"])} to {_e(due["end"])})' if due else "")
+    return f"<td>{source}</td><td>{text('cue')}</td><td>{when}</td>"
 
 
 def _probabilities(row: Mapping[str, Any], labels: LabelSet) -> str:

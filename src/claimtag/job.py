@@ -28,6 +28,8 @@ class BatchConfig:
     id_field: str | None = None
     keep_fields: list[str] = field(default_factory=list)
     min_score: float | None = None
+    date: str | None = None  #: documents' date for due dates, unless ``date_field`` gives one
+    date_field: str | None = None
     max_chars: int = MAX_CHARS
     chunk_records: int = 256
     chunk_chars: int = 200_000
@@ -40,7 +42,7 @@ class BatchConfig:
 
     def read_options(self) -> ReadOptions:
         return ReadOptions(self.lines, self.text_field, self.id_field, tuple(self.keep_fields),
-                           self.max_chars)
+                           self.max_chars, self.date_field)
 
     def threads_per_worker(self) -> int:
         total = self.threads or cpu_count()
@@ -49,7 +51,8 @@ class BatchConfig:
     def output_fields(self) -> dict[str, Any]:
         """The settings that change the output; a resumed run must match them exactly."""
         keys = ("backend", "batch_size", "lines", "text_field", "id_field", "keep_fields",
-                "min_score", "max_chars", "chunk_records", "chunk_chars", "part_rows")
+                "min_score", "date", "date_field", "max_chars", "chunk_records", "chunk_chars",
+                "part_rows")
         return {k: getattr(self, k) for k in keys}
 
 

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from .model_files import quiet_loading
+from .span_head import HEAD_FILE, WithSpans, has_head, load_head
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def cache_dir() -> Path:
 def model_hash(model_dir: Path) -> str:
     """A short content hash of the files that determine the model's outputs."""
     digest = hashlib.sha256()
-    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+    for name in ("config.json", "model.safetensors", "tokenizer.json", HEAD_FILE):
         file = Path(model_dir) / name
         if file.exists():
             digest.update(name.encode())
@@ -137,17 +138,16 @@ def _export_onnx(model_dir: Path, out: Path) -> None:
 
     ids = torch.ones((2, 16), dtype=torch.long)
     mask = torch.ones((2, 16), dtype=torch.long)
-    torch.onnx.export(
-        _Logits(model),
-        (ids, mask),
-        str(out),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["logits"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                      "logits": {0: "batch"}},
-        opset_version=17,
-        dynamo=False,
-    )
+    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+            "logits": {0: "batch"}}
+    if has_head(model_dir):  # one graph, two outputs: the encoder runs once for both
+        module: torch.nn.Module = WithSpans(model, load_head(model_dir, model.config.hidden_size))
+        outputs = ["logits", "span_logits"]
+        axes["span_logits"] = {0: "batch", 1: "seq"}
+    else:
+        module, outputs = _Logits(model), ["logits"]
+    torch.onnx.export(module, (ids, mask), str(out), input_names=["input_ids", "attention_mask"],
+                      output_names=outputs, dynamic_axes=axes, opset_version=17, dynamo=False)
 
 
 def _quantize(src: Path, dst: Path) -> None:
@@ -171,7 +171,7 @@ def _quantize(src: Path, dst: Path) -> None:
         node.name for node in graph.node if node.op_type == "MatMul" and (
             not any(name in weights for name in node.input)
             or any(part in node.name for part in _FLOAT_MATMULS))
-    ]
+    ] + [node.name for node in graph.node if node.name.startswith("/head/")]  # span head: tiny
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
                      op_types_to_quantize=["MatMul", "Gather"], nodes_to_exclude=keep_float)
 

@@ -41,6 +41,8 @@ class Pointer:
     sha256: str
     split: str | None = None
     where: str = ""  #: file:line it was read from, for error messages
+    #: span annotations, ``{type: [start, end]}`` into the sentence (training/guidelines.md)
+    spans: dict[str, list[int]] | None = None
 
     @property
     def document(self) -> tuple[str, str, str]:
@@ -93,7 +95,24 @@ def _pointer(row: dict, where: str, labels: LabelSet | None) -> Pointer:
         except LabelError as exc:
             raise DataError(str(exc)) from None
     fields = {name: row[name] for name in POINTER_FIELDS}
-    return Pointer(**fields, split=row.get("split"), where=where)
+    spans = row.get("spans")
+    if spans is not None:
+        _check_spans(spans, row["end"] - row["start"], where)
+    return Pointer(**fields, split=row.get("split"), where=where, spans=spans)
+
+
+def _check_spans(spans: object, length: int, where: str) -> None:
+    from .span_head import SPAN_TYPES
+
+    if not isinstance(spans, dict):
+        raise DataError(f"{where}: 'spans' must be an object of span type -> [start, end]")
+    for kind, span in spans.items():
+        if kind not in SPAN_TYPES:
+            raise DataError(f"{where}: unknown span type {kind!r}; expected one of {SPAN_TYPES}")
+        if not (isinstance(span, list) and len(span) == 2 and all(type(x) is int for x in span)
+                and 0 <= span[0] < span[1] <= length):
+            raise DataError(f"{where}: span {kind!r} must be [start, end] inside the sentence "
+                            f"(0..{length}), got {span!r}")
 
 
 def resolve(pointers: list[Pointer], texts_dir: Path) -> list[Example]:
@@ -115,7 +134,8 @@ def resolve(pointers: list[Pointer], texts_dir: Path) -> list[Example]:
         if sentence_sha256(text) != p.sha256:
             raise DataError(f"{p.where}: sha256 of {p.doc_id}[{p.start}:{p.end}] differs: the "
                             "source or its extraction recipe changed")
-        extra = {"source": p.source, **({"split": p.split} if p.split else {})}
+        extra = {"source": p.source, **({"split": p.split} if p.split else {}),
+                 **({"spans": p.spans} if p.spans is not None else {})}
         examples.append(Example(text, p.label, p.doc_id, p.sent_index, extra))
     return examples
 

@@ -4,6 +4,9 @@ Inputs (all ours, no third-party text): raw/real/documents.jsonl (the pointer fi
 document and sentence, as training.sources.pool drew them), raw/real/labels_a.jsonl and
 labels_b.jsonl (two independent annotations, ``{"id": "DOC#N", "label"}``), and
 raw/real/adjudications.jsonl (``{"id", "a", "b", "label", "reason"}`` for every disagreement).
+Span annotations (training/guidelines.md, "Spans") are offsets into the sentence: pool v2's come
+with both annotations (``"spans"`` in labels_a/b; the span agreement is printed), pool v1's were
+added in a separate pass over the adjudicated labels (raw/real/spans_v1.jsonl, one annotation).
 Documents go to train/dev/test (60/15/25) by a hash of their id; a dev sentence that also
 occurs in train, or a test sentence that occurs in train or dev (greetings, "Office of the
 Spokesperson"), is dropped, as in v1; with the rebuilt texts, near-copies too (the same measure
@@ -30,10 +33,25 @@ FRACTIONS = (0.6, 0.15, 0.25)
 SPLIT_SEED = 10
 
 
-def _labels(name: str) -> dict[str, str]:
+def _rows(name: str) -> dict[str, dict]:
     file = RAW / name
     rows = [json.loads(line) for line in file.open(encoding="utf-8") if line.strip()] if file.exists() else []
-    return {r["id"]: r["label"] for r in rows}
+    return {r["id"]: r for r in rows}
+
+
+def span_agreement(pairs: list[tuple[dict, dict, str]]) -> dict[str, dict]:
+    """Second annotation scored against the first, on sentences both gave the same label."""
+    from claimtag.span_eval import span_scores
+
+    def as_spans(spans: dict) -> dict:
+        return {k: tuple(v) for k, v in spans.items()}
+
+    out = {}
+    for match in ("exact", "overlap"):
+        out[match] = span_scores([as_spans(a) for a, _, _ in pairs],
+                                 [as_spans(b) for _, b, _ in pairs], [t for _, _, t in pairs],
+                                 match=match)
+    return out
 
 
 def kappa(a: list[str], b: list[str]) -> float:
@@ -68,7 +86,11 @@ def main() -> None:
     parser.add_argument("--texts", type=Path, help="rebuilt texts: also drop near-copies")
     args = parser.parse_args()
     docs = [json.loads(line) for line in (RAW / "documents.jsonl").open(encoding="utf-8")]
-    first, second = _labels("labels_a.jsonl"), _labels("labels_b.jsonl")
+    first_rows, second_rows = _rows("labels_a.jsonl"), _rows("labels_b.jsonl")
+    added_spans = {k: r["spans"] for k, r in _rows("spans_v1.jsonl").items()}
+    first = {k: r["label"] for k, r in first_rows.items()}
+    second = {k: r["label"] for k, r in second_rows.items()}
+    span_pairs: list[tuple[dict, dict, str]] = []
     adjudicated = {r["id"]: r for r in map(json.loads, (RAW / "adjudications.jsonl").open()) if r} \
         if (RAW / "adjudications.jsonl").exists() else {}
     rows: dict[str, list[dict]] = {"train": [], "dev": [], "test": []}
@@ -87,17 +109,33 @@ def main() -> None:
                 if fix is None or (fix["a"], fix["b"]) != (a, b):
                     raise SystemExit(f"{key}: disagreement {a}/{b} without a matching adjudication")
                 label = fix["label"]
+            # spans (pool v2 on): the first annotator's, or the second's where only they gave
+            # the adjudicated label
+            spans = (first_rows[key] if label == a else second_rows[key]).get("spans",
+                                                                             added_spans.get(key))
+            both = "spans" in first_rows[key] and "spans" in second_rows[key]
+            if both and a == b and args.texts is not None:
+                sentence = (args.texts / f"{doc['doc_id']}.txt").read_text(
+                    encoding="utf-8")[sent["start"]:sent["end"]]
+                span_pairs.append((first_rows[key]["spans"], second_rows[key]["spans"], sentence))
             rows[split].append({
                 "doc_id": doc["doc_id"], "sent_index": sent["i"], "label": label,
                 "source": doc["source"], "repo": doc["repo"], "commit": doc["commit"],
                 "path": doc["path"], "record": doc["record"], "start": sent["start"],
-                "end": sent["end"], "sha256": sent["sha256"], "split": split})
+                "end": sent["end"], "sha256": sent["sha256"], "split": split,
+                **({"spans": spans} if spans is not None else {})})
     kept_rows = _held_out(rows, args.texts)
     OUT.mkdir(parents=True, exist_ok=True)
     every = [p for split_pairs in pairs.values() for p in split_pairs]
     print(f"two annotations of {len(every)} sentences: agreement "
           f"{sum(a == b for a, b in every) / len(every):.3f}, Cohen's kappa "
           f"{kappa(*map(list, zip(*every))):.3f}")
+    if span_pairs:
+        print(f"span agreement of the two annotations on {len(span_pairs)} sentences with the "
+              "same label (second scored against first):")
+        for match, scores in span_agreement(span_pairs).items():
+            print(f"  {match}: " + ", ".join(f"{k} F1 {v['f1']:.3f} (n={v['gold']})"
+                                            for k, v in scores.items()))
     for split, split_rows in rows.items():
         kept = kept_rows[split]
         with (OUT / f"{split}.pointers.jsonl").open("w", encoding="utf-8") as fh:

@@ -12,8 +12,7 @@ class Source:
     name: str
     repo: str  #: GitHub owner/name
     commit: str  #: the default commit; a pointer row may name another (RSS history)
-    #: a key of training.sources.extract.EXTRACTORS; the boundary gold set's GUM source is
-    #: read by training.sources.boundaries instead
+    #: a key of training.sources.extract.EXTRACTORS
     extractor: str
     license: str
     attribution: str
@@ -49,7 +48,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
            "wrapped_txt", "public domain (Federal Reserve Board, federal agency work)",
            "Federal Open Market Committee, Board of Governors of the Federal Reserve System",
            "policy statements"),
-    # sentence-boundary gold only (no labels): recipe and pointers in training/sources/boundaries.py
+    # the sentence-boundary gold set (training/sources/boundaries.py) and, from pool v2, labels
     Source("gum-wikinews", "amir-zeldes/gum", "72ce5ac14978a324c2fd18d49484e65292cbe316",
            "gum_conllu", "CC BY 2.5 (Wikinews)",
            "Wikinews contributors via the GUM corpus, Zeldes (2017)",

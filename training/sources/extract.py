@@ -122,6 +122,13 @@ def wikinews_csv(blob: bytes) -> dict[str, str]:
     return docs
 
 
+def gum_conllu(blob: bytes) -> dict[str, str]:
+    """A GUM CoNLL-U file: one document, rebuilt as training.sources.boundaries does."""
+    from .boundaries import document
+
+    return {"document": document(blob.decode("utf-8"))[0]}
+
+
 EXTRACTORS: dict[str, Callable[[bytes], dict[str, str]]] = {
     "geovirus": geovirus,
     "wikinews_csv": wikinews_csv,
@@ -130,4 +137,5 @@ EXTRACTORS: dict[str, Callable[[bytes], dict[str, str]]] = {
     "crs_markdown": crs_markdown,
     "speech_txt": speech_txt,
     "wrapped_txt": wrapped_txt,
+    "gum_conllu": gum_conllu,
 }

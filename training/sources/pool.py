@@ -5,6 +5,7 @@ sentences with offsets, for the annotators. Which documents were chosen is fixed
 and by each source's selection rule below, so the pool can be drawn again identically.
 
 Run: python -m training.sources.pool --clones CLONES --out POOL.jsonl
+     python -m training.sources.pool --clones CLONES --out POOL2.jsonl --v2 raw/real/documents.jsonl
 """
 
 from __future__ import annotations
@@ -13,16 +14,23 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import subprocess
 from pathlib import Path
 
 from claimtag.segment import split_sentences
 
+from .boundaries import PATTERN as GUM_FILES
 from .catalog import SOURCES
 from .extract import EXTRACTORS
 from .gitsource import clone_dir, read_at
 
 MAX_SENTENCES = 20  #: the lead of a long document: real articles front-load their assertions
+#: pool v2 prefers documents that deny, dispute or debunk: v1 gave only 49 real denials
+DENIAL_CUES = re.compile(
+    r"\b(den(?:y|ies|ied|ial|ials)|reject(?:s|ed)?|dismiss(?:es|ed)?|refut(?:es|ed)|"
+    r"not true|untrue|false(?:ly)?|hoax|rumou?rs?|misinformation|baseless|no evidence|fake)\b",
+    re.IGNORECASE)
 
 
 def _paths(clones: Path, repo: str, commit: str, prefix: str) -> list[str]:
@@ -89,6 +97,11 @@ def draw(clones: Path, seed: int = 2026) -> list[dict]:
                   "statements/")
     for path in rng.sample(fomc, 4):
         docs += _documents(clones, "fomc-statements", path)
+    return _finish(docs)
+
+
+def _finish(docs: list[dict]) -> list[dict]:
+    """Give each document its id and its first sentences; drop documents of under 3."""
     for doc in docs:
         key = f"{doc['repo']}|{doc['path']}|{doc['record']}"
         doc["doc_id"] = f"{doc['source'].split('-')[0]}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
@@ -97,12 +110,40 @@ def draw(clones: Path, seed: int = 2026) -> list[dict]:
     return [d for d in docs if len(d["sentences"]) >= 3]
 
 
+def draw_v2(clones: Path, drawn: set[tuple[str, str]], seed: int = 2027) -> list[dict]:
+    """The second pool: Wikinews documents not drawn before (every one with two or more denial
+    cues in its lead, then a random fill to 70), 25 more GeoVirus excerpts, and the 43 GUM
+    Wikinews news stories and interviews; ``drawn`` holds the (path, record) of pool v1."""
+    rng = random.Random(seed)
+    fresh = [d for path in ("data/wikinews_2019.csv", "data/wikinews_2020.csv")
+             for d in _documents(clones, "wikinews-2019-20", path)
+             if (d["path"], d["record"]) not in drawn]
+    cued = [d for d in fresh if len(DENIAL_CUES.findall(d["text"][:3000])) >= 2]
+    rest = [d for d in fresh if d not in cued]
+    docs = cued + rng.sample(rest, 70 - len(cued))
+    geovirus = [d for d in _documents(clones, "wikinews-geovirus", "data/Corpora/GeoVirus.xml")
+                if (d["path"], d["record"]) not in drawn]
+    docs += rng.sample(geovirus, 25)
+    gum = SOURCES["gum-wikinews"]
+    for path in _paths(clones, gum.repo, gum.commit, "dep/"):
+        if GUM_FILES.match(path):
+            docs += _documents(clones, "gum-wikinews", path)
+    return _finish(docs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clones", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--v2", type=Path, metavar="DOCUMENTS",
+                        help="draw pool v2 instead, leaving out the documents in DOCUMENTS "
+                             "(raw/real/documents.jsonl)")
     args = parser.parse_args()
-    docs = draw(args.clones)
+    if args.v2:
+        drawn = {(d["path"], d["record"]) for d in map(json.loads, args.v2.open(encoding="utf-8"))}
+        docs = draw_v2(args.clones, drawn)
+    else:
+        docs = draw(args.clones)
     with args.out.open("w", encoding="utf-8") as fh:
         for doc in docs:
             fh.write(json.dumps(doc, ensure_ascii=False) + "\n")

@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ..html_report import ReportDocument, render_report
 from ..segment import split_sentences
-from ..tagger import Tagger
+from ..tagger import Tagger, tagged_sentence, with_sources
+from ..timex import parse_date
 from .errors import ApiError, install_error_handlers
 from .labelstudio_backend import install_labelstudio_backend
 from .middleware import ApiKeyAuth, BodyLimit, RequestContext, is_open_path
@@ -76,6 +77,14 @@ def _json(content: dict[str, Any]) -> JSONResponse:
     """A response built from plain dicts: the hot paths skip re-validating their own output
     against the response model (which stays in the route for the OpenAPI schema)."""
     return JSONResponse(content)
+
+
+def _day(value: str | None) -> Any:
+    """A request's date, or a 422 naming it."""
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise ApiError(422, "bad_date", str(exc)) from None
 
 
 def _split_all(texts: list[str]) -> list[list[Any]]:
@@ -150,8 +159,9 @@ def create_app(
                                f"is {settings.max_documents}")
             ids: list[str | int | None] = [d.id for d in request.documents]
             texts = [d.text for d in request.documents]
+            dates = [d.date or request.date for d in request.documents]
         else:
-            ids, texts = [None], [request.text or ""]
+            ids, texts, dates = [None], [request.text or ""], [request.date]
         _check_size(0, sum(len(t) for t in texts), settings)
         _check_marks(texts, settings)
         service.require()
@@ -163,13 +173,12 @@ def create_app(
         tagger, predictions = await service.predict([s.text for doc in split for s in doc])
         model_id = tagger.model_id
         rows, at = [], 0
-        for doc_id, sentences in zip(ids, split, strict=True):
-            for index, sentence in enumerate(sentences):
-                p = predictions[at]
-                at += 1
-                rows.append({"doc_id": doc_id, "sent_index": index, "start": sentence.start,
-                             "end": sentence.end, "text": sentence.text, "label": p.label,
-                             "score": p.score, "scores": p.scores, "truncated": p.truncated,
+        for doc_id, sentences, day in zip(ids, split, dates, strict=True):
+            tagged = with_sources([tagged_sentence(s, predictions[at + i], _day(day))
+                                   for i, s in enumerate(sentences)])
+            at += len(sentences)
+            for index, t in enumerate(tagged):
+                rows.append({"doc_id": doc_id, "sent_index": index, **t.to_dict(),
                              "model": model_id})
         if output == "html":
             page = await run_in_threadpool(_report, tagger, ids, texts, split, rows)
@@ -182,9 +191,8 @@ def create_app(
         """Label sentences as given (no splitting): one prediction per sentence, in order."""
         _check_size(len(request.sentences), sum(len(s) for s in request.sentences), settings)
         tagger, predictions = await service.predict(request.sentences)
-        return _json({"model": tagger.model_id, "predictions": [
-            {"label": p.label, "score": p.score, "scores": p.scores, "truncated": p.truncated}
-            for p in predictions]})
+        return _json({"model": tagger.model_id, "predictions": [p.to_dict()
+                                                                 for p in predictions]})
 
     @app.get("/v1/model", response_model=ModelInfo)
     async def model_info() -> ModelInfo:

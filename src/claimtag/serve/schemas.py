@@ -30,12 +30,17 @@ Text = Annotated[StrictStr, AfterValidator(_encodable)]
 DocId = Annotated[StrictStr, Field(max_length=256), AfterValidator(_encodable)] | StrictInt
 
 
+IsoDate = Annotated[StrictStr, Field(pattern=r"^\d{4}-\d{2}-\d{2}", description=
+                   "The document's date, YYYY-MM-DD: forecasts get a due date.")]
+
+
 class Document(BaseModel):
     """One document of a ``/v1/tag`` request."""
 
     model_config = ConfigDict(extra="forbid")
     id: DocId
     text: Text
+    date: IsoDate | None = None
 
 
 class TagRequest(BaseModel):
@@ -46,6 +51,8 @@ class TagRequest(BaseModel):
                      {"documents": [{"id": "a1", "text": "Prices rose 3% in May."}]}]})
     text: Text | None = None
     documents: list[Document] | None = None
+    date: IsoDate | None = Field(None, description="The date of `text`, or of every document "
+                                 "without its own; YYYY-MM-DD.")
 
     @model_validator(mode="after")
     def _one_form(self) -> TagRequest:
@@ -62,6 +69,24 @@ class ClassifyRequest(BaseModel):
     sentences: list[Text]
 
 
+class SpanOut(BaseModel):
+    """A piece of the text (offsets into the document, or the sentence for /v1/classify)."""
+
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+class DueOut(BaseModel):
+    """When a forecast is due: an inclusive date interval and how sure the resolution is."""
+
+    start: str
+    end: str
+    confidence: float
+    rule: str
+
+
 class PredictionOut(BaseModel):
     """The label of one sentence, its probability, and the probability of every label."""
 
@@ -69,17 +94,29 @@ class PredictionOut(BaseModel):
     score: float
     scores: dict[str, float]
     truncated: bool = False
+    spans: dict[str, SpanOut] = Field(default_factory=dict, description="source, cue, when "
+                                      "(models with a span head), offsets into the sentence")
 
 
-class SentenceOut(PredictionOut):
-    """One row of the output schema: a sentence with its span and prediction."""
+class SentenceOut(BaseModel):
+    """One row of the output schema: a sentence with its span, prediction and spans."""
 
     doc_id: str | int | None = None
     sent_index: int
     start: int
     end: int
     text: str
+    label: str
+    score: float
+    scores: dict[str, float]
+    truncated: bool = False
     model: str
+    source: SpanOut | None = Field(None, description="who makes the assertion, as written")
+    cue: SpanOut | None = Field(None, description="the reporting, denial or forecasting words")
+    when: SpanOut | None = Field(None, description="a forecast's time phrase")
+    named_source: str | None = Field(None, description="for a pronoun source: the nearest "
+                                     "preceding named source of the document")
+    due: DueOut | None = Field(None, description="a forecast's due interval, given a date")
 
 
 class TagResponse(BaseModel):

@@ -1,0 +1,253 @@
+"""When a forecast is due: a ``when`` phrase plus the document's date -> a date interval.
+
+News states deadlines loosely ("within weeks", "later this year", "by the end of the decade",
+"next season"), so the phrase is first matched against rules for those phrasings, each with
+the interval it stands for and a confidence; anything else ("on Thursday", "in March 2025",
+"by 5 November") goes to ``dateparser``, which resolves it relative to the document's date,
+preferring the future, and whose period (day, week, month, year) gives the interval. "by X"
+means from the document's date up to the end of X; "in/on X" means X itself.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+            "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+            "fifteen": 15, "eighteen": 18, "twenty": 20, "thirty": 30, "couple of": 2,
+            "few": 4, "several": 8, "coming": None, "next": None}
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30.44, "year": 365.25, "decade": 3652.5}
+#: a bare plural ("within weeks", "in the coming months") stands for this many units
+_BARE = {"day": 10, "week": 6, "month": 6, "year": 5, "decade": 2}
+_SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11),
+            "winter": (12, 2)}
+
+
+@dataclass(frozen=True)
+class Due:
+    """A due interval (inclusive ISO dates) and how sure the resolution is (0..1)."""
+
+    start: str
+    end: str
+    confidence: float
+    rule: str  #: which rule resolved it, or "dateparser"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"start": self.start, "end": self.end, "confidence": self.confidence,
+                "rule": self.rule}
+
+
+def parse_date(value: str | date | None) -> date | None:
+    """A document date from ``YYYY-MM-DD`` (a longer ISO timestamp is cut), or ``None``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError as exc:
+        raise ValueError(f"date {value!r} is not YYYY-MM-DD") from exc
+
+
+def resolve(when: str, today: date) -> Due | None:
+    """The interval ``when`` names, seen from a document written on ``today``, or ``None``."""
+    phrase = re.sub(r"\s+", " ", when.strip().lower()).strip(" ,.;")
+    phrase = re.sub(r"^(?:as early as|as soon as|no later than|sometime|some time|until) ", "",
+                    phrase)
+    for pattern, rule in _RULES:
+        m = pattern.search(phrase)
+        if m:
+            found = rule(m, today)
+            if found is not None:
+                start, end, confidence = found
+                return Due(start.isoformat(), end.isoformat(), confidence, rule.__name__)
+    return _dateparser(phrase, today)
+
+
+def _end_of_month(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _add(today: date, unit: str, count: float) -> date:
+    return today + timedelta(days=round(_UNIT_DAYS[unit] * count))
+
+
+def _span(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """"within (the next) three weeks", "in the coming months", "over the next few years"."""
+    unit = m.group("unit")
+    word = (m.group("n") or "").strip()
+    count = _BARE[unit] if word in ("", "coming", "next") else (
+        int(word) if word.isdigit() else _NUMBERS.get(word))
+    if count is None:
+        return None
+    exact = word.isdigit() or word in _NUMBERS and word not in ("few", "several", "couple of", "")
+    return today, _add(today, unit, count), 0.8 if exact else 0.6
+
+
+def _in_n(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """"in two years", "in 18 months": about then (a quarter of the distance either way)."""
+    word = m.group("n")
+    count = int(word) if word.isdigit() else _NUMBERS.get(word)
+    if not count:
+        return None
+    unit = m.group("unit")
+    middle = _add(today, unit, count)
+    slack = timedelta(days=max(1, round(_UNIT_DAYS[unit] * count / 4)))
+    return max(today, middle - slack), middle + slack, 0.6
+
+
+def _relative(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """this/next/later this week, month, year; early/late next year; the end of the year."""
+    which, unit = m.group("which"), m.group("unit")
+    part = (m.group("part") or "").strip()
+    shift = 1 if which == "next" else 0
+    if unit == "week":
+        monday = today - timedelta(days=today.weekday()) + timedelta(weeks=shift)
+        start, end = monday, monday + timedelta(days=6)
+    elif unit == "month":
+        y, mth = divmod(today.month - 1 + shift, 12)
+        start = date(today.year + y, mth + 1, 1)
+        end = _end_of_month(start.year, start.month)
+    elif unit == "year":
+        start, end = date(today.year + shift, 1, 1), date(today.year + shift, 12, 31)
+    else:  # decade, century
+        size = 10 if unit == "decade" else 100
+        first = today.year // size * size + shift * size
+        start, end = date(first, 1, 1), date(first + size - 1, 12, 31)
+    start, end, confidence = _part(part, start, end)
+    return max(start, today), max(end, today), confidence
+
+
+def _part(part: str, start: date, end: date) -> tuple[date, date, float]:
+    """Narrow an interval to its early, middle, late part or its end."""
+    length = (end - start).days
+    if part in ("early", "the beginning of", "the start of"):
+        return start, start + timedelta(days=length // 3), 0.7
+    if part in ("mid", "mid-", "the middle of"):
+        return start + timedelta(days=length // 3), start + timedelta(days=2 * length // 3), 0.7
+    if part in ("the first half of", "the second half of"):
+        middle = start + timedelta(days=length // 2)
+        return (start, middle, 0.8) if "first" in part else (middle, end, 0.8)
+    if part in ("late", "later", "the end of", "end of", "the end", "the close of"):
+        return start + timedelta(days=2 * length // 3) if part in ("late",) else start, end, 0.8
+    return start, end, 0.85
+
+
+def _by_year(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """"by 2030", "by the end of 2025", "in 2027", "by mid-2025"."""
+    year = int(m.group("year"))
+    if year < today.year or year > today.year + 200:
+        return None
+    start, end, confidence = _part((m.group("part") or "").strip(), date(year, 1, 1),
+                                   date(year, 12, 31))
+    if m.group("prep") in ("by", "before"):
+        return today, end, 0.9
+    return max(start, today), end, confidence
+
+
+def _season(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """this/next summer, in the spring; a sports "next season" is about a year away."""
+    name = m.group("season")
+    if name == "season":
+        return today, _add(today, "month", 18), 0.4
+    first, last = _SEASONS[name]
+    year = today.year + (1 if m.group("which") == "next" else 0)
+    start = date(year, first, 1)
+    if start < today.replace(day=1) and m.group("which") != "this":
+        start = date(year + 1, first, 1)
+    end_year = start.year + (1 if last < first else 0)
+    end = _end_of_month(end_year, last)
+    return (max(start, today), end, 0.7) if end >= today else None
+
+
+def _holiday(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """"by Christmas", "this weekend", "by New Year"."""
+    name = m.group(0)
+    if "weekend" in name:
+        saturday = today + timedelta(days=(5 - today.weekday()) % 7)
+        if "next" in name:
+            saturday += timedelta(weeks=1)
+        return saturday, saturday + timedelta(days=1), 0.8
+    day = date(today.year, 12, 25) if "christmas" in name else date(today.year + 1, 1, 1)
+    if day < today:
+        day = day.replace(year=day.year + 1)
+    return (today if name.startswith(("by", "before")) else day), day, 0.8
+
+
+def _vague(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """"soon", "shortly", "in the near future", "in the long run"."""
+    days = {"imminently": 7, "shortly": 30, "soon": 90, "near future": 365, "near term": 365,
+            "short term": 365, "medium term": 1826, "long term": 3652, "long run": 3652}
+    key = next(k for k in days if k in m.group(0))
+    return today, today + timedelta(days=days[key]), 0.3
+
+
+_N = r"(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|" \
+     r"eighteen|twenty|thirty|couple of|few|several|coming|next)"
+_UNIT = r"(?P<unit>day|week|month|year|decade)s?"
+_RULES: list[tuple[re.Pattern, Callable]] = [(re.compile(p), r) for p, r in [
+    (rf"^(?:in|after) {_N} {_UNIT}(?: time| from now)?$", _in_n),
+    (r"(?P<part>early|mid-?|late|later|the (?:beginning|start|middle|end|close|first half|"
+     r"second half) of|end of)? ?"
+     r"(?:in |by |before )?(?P<which>this|next|the) (?P<unit>week|month|year|decade|century)\b",
+     _relative),
+    (rf"^(?:within|in|over|during|for|in the course of)? ?(?:the )?"
+     rf"(?:next|coming|following|upcoming)? ?{_N}? ?{_UNIT}\b", _span),
+    (r"^(?P<prep>by|in|before|during|from|around|until)? ?(?:the )?"
+     r"(?P<part>early|mid-?|late|the (?:beginning|start|middle|end|close) of|end of)? ?"
+     r"(?P<year>(?:19|20|21)\d\d)$", _by_year),
+    (r"(?:(?P<which>this|next|the|in the) )?(?P<season>spring|summer|autumn|fall|winter|season)\b",
+     _season),
+    (r"^(?:by |before |at |on |over |for )?(?:this |next |the )?(?:christmas|new year|weekend)\b",
+     _holiday),
+    (r"imminently|shortly|soon|near future|near term|short term|medium term|long term|long run",
+     _vague),
+]]
+
+
+@lru_cache(maxsize=1)
+def _parser():  # noqa: ANN202 - dateparser's type; imported lazily, it takes a second
+    from dateparser.date import DateDataParser
+
+    return DateDataParser(languages=["en"])
+
+
+def _dateparser(phrase: str, today: date) -> Due | None:
+    prep_match = re.match(r"^(by|before|in|on|at|from|after|around|until|till|for|during) ", phrase)
+    prep = prep_match.group(1) if prep_match else ""
+    core = phrase[prep_match.end():] if prep_match else phrase
+    core = re.sub(r"^(?:the )?(?:end|close) of ", "", core)
+    base = datetime(today.year, today.month, today.day)
+    data = _parser().get_date_data(core, date_formats=None) if core else None
+    if data is None or data.date_obj is None:
+        return None
+    settings_base = data.date_obj
+    # dateparser resolves against "now"; redo it against the document's date, future first
+    from dateparser import parse
+
+    found = parse(core, languages=["en"], settings={
+        "RELATIVE_BASE": base, "PREFER_DATES_FROM": "future", "PREFER_DAY_OF_MONTH": "first"})
+    when = (found or settings_base).date()
+    period = data.period or "day"
+    if period == "year":
+        start, end = date(when.year, 1, 1), date(when.year, 12, 31)
+    elif period == "month":
+        start, end = date(when.year, when.month, 1), _end_of_month(when.year, when.month)
+    elif period == "week":
+        start = when - timedelta(days=when.weekday())
+        end = start + timedelta(days=6)
+    else:
+        start = end = when
+    if end < today:
+        return None
+    if prep in ("by", "before", "until", "till"):
+        start = today
+    return Due(max(start, today).isoformat(), end.isoformat(), 0.85 if period == "day" else 0.75,
+               "dateparser")

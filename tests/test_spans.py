@@ -1,0 +1,113 @@
+"""The span head: saved beside a model, run in the same pass, decoded to exact offsets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import build_tiny_model
+
+from claimtag.span_head import TAGS, HeadConfig, SpanHead, has_head, save_head
+from claimtag.spans import Span, decode, named_sources, normalized_index
+
+
+@pytest.fixture(scope="module")
+def head_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random model with a random span head whose `source` tags fire often."""
+    import torch
+
+    # only labels that carry a source, so that the random classifier never gates spans away
+    out = build_tiny_model(tmp_path_factory.mktemp("tiny-spans"), labels=("forecast", "claim"))
+    torch.manual_seed(1)
+    head = SpanHead(32, HeadConfig(layers=(1, -1), hidden=16))
+    with torch.no_grad():
+        head.out.bias[TAGS.index("B-source")] += 3.0
+    record = save_head(head, out)
+    meta_file = out / "claimtag.json"
+    meta = json.loads(meta_file.read_text())
+    meta.setdefault("extra", {})["spans"] = record
+    meta_file.write_text(json.dumps(meta))
+    return out
+
+
+def test_normalized_index_maps_back_to_the_original() -> None:
+    original = "  He   said\n so. "
+    normal, where = normalized_index(original)
+    assert normal == "He said so."
+    assert "".join(original[i] for i in where) == "He said so."
+    assert where[normal.index("so")] == original.index("so")
+
+
+def test_decode_widens_to_words_and_gates_by_label() -> None:
+    text = "Officials  said it will rain tomorrow."
+    # tokens of the normalised text "Officials said it will rain tomorrow."
+    offsets = [(0, 0), (0, 5), (5, 9), (10, 14), (15, 17), (18, 22), (23, 27), (28, 36),
+               (36, 37), (0, 0)]
+    probs = np.full((len(offsets), len(TAGS)), 0.01)
+    probs[:, 0] = 0.9
+    for t, tag in [(1, "B-source"), (2, "I-source"), (3, "B-cue"), (7, "B-when")]:
+        probs[t] = 0.01
+        probs[t, TAGS.index(tag)] = 0.9
+    found = decode(probs, offsets, text, "forecast")
+    assert {k: v.text for k, v in found.items()} == {
+        "source": "Officials", "cue": "said", "when": "tomorrow"}
+    assert all(text[v.start:v.end] == v.text for v in found.values())
+    assert set(decode(probs, offsets, text, "claim")) == {"source", "cue"}
+    assert decode(probs, offsets, text, "fact") == {}
+
+
+def test_pronoun_sources_name_the_last_named_source() -> None:
+    spans = [Span("Carter", 0, 6, 0.9), None, Span("he", 0, 2, 0.9), Span("They", 0, 4, 0.8)]
+    assert named_sources(spans) == [None, None, "Carter", "Carter"]
+    assert named_sources([Span("he", 0, 2, 0.9)]) == [None]
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_tagger_gives_spans_with_exact_offsets(head_model_dir: Path, backend: str,
+                                               tmp_path: Path, monkeypatch) -> None:
+    from claimtag import Tagger
+
+    monkeypatch.setenv("CLAIMTAG_CACHE", str(tmp_path / "cache"))
+    text = "Officials said the talks will resume next week.  He   denied   it."
+    tagged = Tagger.load(head_model_dir, backend=backend).tag(text, date="2020-03-02")
+    assert len(tagged) == 2
+    for sentence in tagged:
+        for span in (sentence.source, sentence.cue, sentence.when):
+            if span is not None:
+                assert text[span.start:span.end] == span.text
+                assert sentence.start <= span.start < span.end <= sentence.end
+        if sentence.label not in ("claim", "denial", "forecast"):
+            assert sentence.source is None and sentence.cue is None
+        assert sentence.to_dict()["label"] == sentence.label
+
+
+def test_onnx_spans_agree_with_torch(head_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from claimtag import Tagger
+
+    monkeypatch.setenv("CLAIMTAG_CACHE", str(tmp_path / "cache"))
+    sentences = ["Officials said the talks will resume next week.", "He denied it.",
+                 "The minister told reporters on Monday that prices would fall."]
+    torch_out = Tagger.load(head_model_dir, backend="torch").classify(sentences)
+    onnx_out = Tagger.load(head_model_dir, backend="onnx").classify(sentences)
+    assert [p.label for p in torch_out] == [p.label for p in onnx_out]
+    assert any(p.spans for p in torch_out), "the biased head should tag some source"
+    assert [{k: v.text for k, v in p.spans.items()} for p in torch_out] == \
+           [{k: v.text for k, v in p.spans.items()} for p in onnx_out]
+
+
+def test_a_model_without_head_has_no_spans(tiny_tagger) -> None:
+    [result] = tiny_tagger.tag("Officials said it will rain.")
+    assert result.source is None and result.cue is None and result.when is None
+    assert not has_head(tiny_tagger.model_dir)
+
+
+def test_head_changes_the_onnx_cache_key(head_model_dir: Path, tmp_path: Path) -> None:
+    from claimtag.onnx_export import model_hash
+
+    copy = Path(shutil.copytree(head_model_dir, tmp_path / "copy"))
+    before = model_hash(copy)
+    (copy / "span_head.safetensors").unlink()
+    assert model_hash(copy) != before
