@@ -18,11 +18,13 @@ fresh process so that peak RSS is its own:
   (d)    ``claimtag classify`` with the onnx int8 backend, file to file
   (limit) the int8 forward pass alone on pre-tokenised, length-sorted batches of 32, with the
          faster of 1 and all intra-op threads: what no end-to-end run can beat on this machine
+  (d0), (limit0) the same two without the span head (the model copied without
+         span_head.safetensors and exported by the same recipe): the cost of the spans
 
 The pipelines get sentences already split (splitting is not timed for them) and, because they
 are slow, a uniform sample of ``--peer-sample`` of the corpus's sentences (0: all of them);
 claimtag is timed end to end on the whole corpus, model loading included. Printed ratios:
-end to end / peer and end to end / limit, all from this one run.
+end to end / peer and end to end / limit, and the cost of the spans, all from this one run.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from claimtag.onnx_export import SHIPPED_ONNX
+from claimtag.span_head import HEAD_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "training" / "raw"
@@ -102,14 +107,16 @@ def measure(kind: str, args: argparse.Namespace) -> dict:
         done = time.perf_counter()
         return {"sentences": len(sentences), "seconds": done - loaded,
                 "load_seconds": loaded - started, "rss_mb": peak_rss_mb()}
-    if kind == "limit":
-        return model_limit(args.model_dir, json.loads(Path(args.sentences_file).read_text()))
+    if kind in ("limit", "limit0"):
+        model_dir = args.model_dir if kind == "limit" else args.plain_dir
+        return model_limit(model_dir, json.loads(Path(args.sentences_file).read_text()))
     from claimtag.batch import BatchConfig, run_batch
 
     started = time.perf_counter()
     summary = run_batch(BatchConfig(
         inputs=[args.corpus], output=str(Path(args.workdir) / f"out-{kind}.jsonl"),
-        model=args.model_dir, backend="torch" if kind == "c" else "onnx",
+        model=args.plain_dir if kind == "d0" else args.model_dir,
+        backend="torch" if kind == "c" else "onnx",
         workers=args.workers if kind == "d" else 1, batch_size=args.batch_size,
         overwrite=True, quiet=True))
     workers = args.workers if kind == "d" and args.workers > 1 else 0
@@ -155,10 +162,10 @@ def model_limit(model_dir: str, sentences: list[str]) -> dict:
     best: dict = {}
     for threads in sorted({1, os.cpu_count() or 1}):
         backend = OnnxBackend(Path(model_dir), threads)
-        backend.logits(*batches[-1])  # warm up on the widest batch
+        backend.forward(*batches[-1])  # warm up on the widest batch
         started = time.perf_counter()
         for batch in batches:
-            backend.logits(*batch)
+            backend.forward(*batch)  # logits, and span logits when the graph has them
         seconds = time.perf_counter() - started
         if not best or seconds < best["seconds"]:
             best = {"sentences": len(sentences), "seconds": seconds, "threads": threads,
@@ -166,11 +173,32 @@ def model_limit(model_dir: str, sentences: list[str]) -> dict:
     return best
 
 
+def _without_spans(model_dir: Path, workdir: Path) -> Path:
+    """A copy of the model without its span head, exported to int8 the same way (the
+    recipe's quantisation), to measure what the spans cost."""
+    from claimtag.onnx_export import build_int8, file_sha256, model_hash
+
+    plain = workdir / "plain-model"
+    plain.mkdir()
+    for file in model_dir.iterdir():
+        if file.is_file() and file.name not in (HEAD_FILE, "claimtag.json"):
+            (plain / file.name).symlink_to(file.resolve())
+    meta = json.loads((model_dir / "claimtag.json").read_text())
+    meta.get("extra", {}).pop("spans", None)
+    target = plain / SHIPPED_ONNX
+    build_int8(plain, target)
+    meta.setdefault("extra", {})["onnx"] = {**meta["extra"].get("onnx", {}),
+                                            "sha256": file_sha256(target),
+                                            "weights_hash": model_hash(plain)}
+    (plain / "claimtag.json").write_text(json.dumps(meta))
+    return plain
+
+
 def run_child(kind: str, args: argparse.Namespace) -> dict:
     python = args.optimum_python if kind == "opt" else sys.executable
     command = [python, __file__, "--measure", kind, "--model-dir", args.model_dir,
                "--corpus", args.corpus, "--sample", args.sample, "--workdir", args.workdir,
-               "--sentences-file", args.sentences_file,
+               "--sentences-file", args.sentences_file, "--plain-dir", args.plain_dir,
                "--workers", str(args.workers), "--batch-size", str(args.batch_size)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -187,7 +215,8 @@ def main() -> None:
                         help="sentences the pipeline is timed on (0: the whole corpus)")
     parser.add_argument("--workers", type=int, default=1, help="--workers for (d)")
     parser.add_argument("--batch-size", type=int, default=32, help="--batch-size for (c), (d)")
-    parser.add_argument("--only", default="peer,a,opt,c,d,limit", help="comma-separated subset")
+    parser.add_argument("--only", default="peer,a,opt,c,d,d0,limit,limit0",
+                        help="comma-separated subset")
     parser.add_argument("--optimum-python", help="python of an environment with optimum-onnx "
                         "(it needs transformers < 4.58); without it (opt) is skipped")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
@@ -196,6 +225,7 @@ def main() -> None:
     parser.add_argument("--sample", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--sentences-file", help=argparse.SUPPRESS)
+    parser.add_argument("--plain-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args)))
@@ -203,6 +233,8 @@ def main() -> None:
 
     from claimtag.model_files import resolve_model_dir
     from claimtag.onnx_export import onnx_model_path
+    from claimtag.span_head import has_head
+
     model_dir = resolve_model_dir(args.model)
     args.model_dir = str(model_dir)
     with tempfile.TemporaryDirectory(prefix="claimtag-bench-") as workdir:
@@ -217,6 +249,8 @@ def main() -> None:
         args.sentences_file = str(Path(workdir) / "sentences.json")
         Path(args.sentences_file).write_text(json.dumps(sentences))
         onnx_model_path(model_dir)  # shipped with the bundled model; a user model's one-off export
+        args.plain_dir = str(_without_spans(model_dir, Path(workdir))) if has_head(model_dir) \
+            else str(model_dir)
         print(f"model {model_dir}; corpus: {documents:,} documents, {len(sentences):,} sentences "
               f"({sum(map(len, sentences)) / len(sentences):.0f} characters on average); "
               f"pipeline timed on {len(sample):,} of them; {os.cpu_count()} CPUs")
@@ -227,7 +261,11 @@ def main() -> None:
             "c": "(c) claimtag torch, file to file",
             "d": f"(d) claimtag onnx int8, file to file, workers={args.workers}",
             "limit": "(limit) int8 forward only, sorted batches of 32",
+            "d0": "(d0) as (d), the same model without its span head",
+            "limit0": "(limit0) as (limit), without the span head",
         }
+        if args.plain_dir == str(model_dir):
+            args.only = ",".join(k for k in args.only.split(",") if k not in ("d0", "limit0"))
         results = {}
         for kind in args.only.split(","):
             if kind == "opt" and not args.optimum_python:
@@ -245,6 +283,10 @@ def main() -> None:
                 if end_to_end in results and other in results:
                     ratio = results[end_to_end]["rate"] / results[other]["rate"]
                     print(f"{end_to_end}/{other} = {ratio:.2f}")
+        for with_spans, without in (("d", "d0"), ("limit", "limit0")):
+            if with_spans in results and without in results:
+                cost = results[without]["rate"] / results[with_spans]["rate"] - 1
+                print(f"cost of spans ({with_spans} against {without}): {100 * cost:+.1f}% time")
 
 
 if __name__ == "__main__":

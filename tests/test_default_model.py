@@ -60,6 +60,22 @@ def test_seed_article_agrees_with_gold(default_tagger, seed_gold):
     assert correct >= 16, f"{correct}/18 seed sentences correct"
 
 
+def test_seed_article_gets_sources_cues_and_a_due_date(seed_text):
+    """The bundled span head on the seed article, with its date, on both backends."""
+    for backend in ("torch", "onnx"):
+        tagged = Tagger.load(backend=backend).tag(seed_text, date="2016-10-26")
+        first = next(t for t in tagged if t.text.startswith("The offensive"))
+        assert first.label == "forecast" and first.cue.text == "said"
+        assert "officials" in first.source.text and "next few weeks" in first.when.text
+        assert "2016-10-26" <= first.due.start <= first.due.end <= "2016-11-30"
+        iraq = next(t for t in tagged if t.text.startswith("Iraq on Monday"))
+        assert (iraq.label, iraq.source.text, iraq.cue.text) == ("denial", "Iraq", "insisted")
+        assert iraq.when is None and iraq.due is None
+        for t in tagged:
+            for span in (t.source, t.cue, t.when):
+                assert span is None or seed_text[span.start:span.end] == span.text
+
+
 def test_transformers_pipeline_gives_the_same_labels(default_tagger, seed_gold):
     from transformers import pipeline
 

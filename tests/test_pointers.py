@@ -39,6 +39,9 @@ def _write(path: Path, rows: list[dict]) -> Path:
     ({"commit": "abc"}, "40-digit"),
     ({"end": "5"}, "'end' must be int"),
     ({"label": "rumour"}, "unknown label"),
+    ({"spans": {"speaker": [0, 2]}}, "unknown span type"),
+    ({"spans": {"source": [0, 9]}}, "inside the sentence"),
+    ({"due": ["2016-10-26"]}, "'due' must be"),
 ])
 def test_bad_pointer_rows_name_file_and_line(tmp_path, change, message):
     file = _write(tmp_path / "train.pointers.jsonl", [_row(), _row(**change)])
@@ -95,11 +98,13 @@ def test_rebuild_from_a_local_clone_checks_every_sentence(tmp_path):
     pointers.mkdir()
     _write(pointers / "test.pointers.jsonl", [_row(
         repo="someone/wikinews", commit=commit, label="denial", start=start,
-        end=start + len(sentence), sha256=sentence_sha256(sentence), split="test")])
+        end=start + len(sentence), sha256=sentence_sha256(sentence), split="test",
+        spans={"cue": [0, 11]})])
     counts = rebuild(tmp_path / "clones", tmp_path / "out", pointers)
     assert counts == {"test": 1}
     (row,) = [json.loads(line) for line in (tmp_path / "out" / "test.jsonl").read_text().splitlines()]
     assert (row["text"], row["label"]) == (sentence, "denial")
+    assert row["spans"] == {"cue": [0, 11]} and sentence[0:11] == "Contrary to"
     assert validate([pointers], texts_dir=tmp_path / "out" / "texts").ok
 
     text_file = tmp_path / "out" / "texts" / "d1.txt"

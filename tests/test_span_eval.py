@@ -44,3 +44,32 @@ def test_rule_baseline_on_the_seed_sentences() -> None:
     spans = rule_spans(iraq, "denial")
     assert iraq[slice(*spans["source"])] == "Iraq" and "when" not in spans
     assert rule_spans(SEED_FIRST, "fact") == {}
+
+
+def test_due_matches_needs_each_midpoint_inside_the_other() -> None:
+    from claimtag.span_eval import due_matches
+
+    assert due_matches("2016-10-26", "2016-12-07", "2016-10-26", "2016-11-23")
+    assert due_matches("2016-10-27", "2016-10-27", "2016-10-27", "2016-10-27")
+    assert not due_matches("2016-10-26", "2021-10-26", "2016-10-26", "2016-11-23")
+    assert not due_matches("2017-03-01", "2017-03-31", "2016-10-26", "2016-12-31")
+
+
+def test_resolution_scores_count_right_and_abstained() -> None:
+    from claimtag.data import Example
+    from claimtag.span_eval import resolution_scores
+
+    def row(text: str, when: str, due: list[str]) -> Example:
+        start = text.index(when)
+        return Example(text, "forecast", extra={"date": "2016-10-26", "due": due,
+                                                "spans": {"when": [start, start + len(when)]}})
+
+    scores = resolution_scores([
+        row("It will begin in the next few weeks.", "in the next few weeks",
+            ["2016-10-26", "2016-11-23"]),
+        row("Talks resume next year.", "next year", ["2016-11-01", "2016-11-30"]),  # wrong
+        row("It will change over time.", "over time", []),  # names no usable time
+        Example("No gold here.", "forecast"),
+    ])
+    assert scores == {"resolvable": 2, "correct": 1, "accuracy": 0.5, "unresolvable": 1,
+                      "abstained": 1}

@@ -111,3 +111,55 @@ def test_head_changes_the_onnx_cache_key(head_model_dir: Path, tmp_path: Path) -
     before = model_hash(copy)
     (copy / "span_head.safetensors").unlink()
     assert model_hash(copy) != before
+
+
+def _span_rows(path: Path, n: int) -> Path:
+    """Span-annotated rows: "<Name> said ..." with the name as source and "said" as cue."""
+    names = ["Carter", "Fallon", "The ministry", "Police", "Officials", "The mayor"]
+    rows = []
+    for i in range(n):
+        name = names[i % len(names)]
+        text = f"{name} said the bridge will reopen next week."
+        rows.append({"doc_id": f"d{i}", "sent_index": 0, "text": text, "label": "forecast",
+                     "spans": {"source": [0, len(name)], "cue": [len(name) + 1, len(name) + 5],
+                               "when": [text.index("next week"), text.index("next week") + 9]}})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_train_spans_gives_a_model_its_head_without_moving_labels(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from claimtag import Tagger
+    from claimtag.cli import app
+
+    monkeypatch.setenv("CLAIMTAG_CACHE", str(tmp_path / "cache"))
+    model = build_tiny_model(tmp_path / "m", labels=("forecast", "claim"))
+    sentences = ["Officials said talks will resume next week.", "He denied it."]
+    before = Tagger.load(model).classify(sentences)
+    result = CliRunner().invoke(app, ["train-spans", "--model", str(model),
+                                      "--train", str(_span_rows(tmp_path / "t.jsonl", 60)),
+                                      "--dev", str(_span_rows(tmp_path / "d.jsonl", 12)),
+                                      "--epochs", "3"])
+    assert result.exit_code == 0, result.output
+    assert has_head(model) and "spans" in json.loads((model / "claimtag.json").read_text())["extra"]
+    after = Tagger.load(model).classify(sentences)
+    assert [p.scores for p in after] == [p.scores for p in before]  # frozen encoder
+    bad = CliRunner().invoke(app, ["train-spans", "--model", str(model), "--train",
+                                   str(tmp_path / "t.jsonl"), "--dev", str(tmp_path / "none.jsonl")])
+    assert bad.exit_code != 0
+
+
+def test_html_report_lists_spans_and_due_dates() -> None:
+    from claimtag.html_report import ReportDocument, render_report
+    from claimtag.labels import LabelSet
+
+    text = "He said it will end next week."
+    row = {"start": 0, "end": len(text), "label": "forecast", "score": 0.9,
+           "scores": {"forecast": 0.9}, "source": {"text": "He", "start": 0, "end": 2},
+           "cue": {"text": "said", "start": 3, "end": 7}, "named_source": "Carter",
+           "when": {"text": "next week", "start": 20, "end": 29},
+           "due": {"start": "2016-10-31", "end": "2016-11-06", "confidence": 0.85, "rule": "r"}}
+    page = render_report([ReportDocument(text, [row])], LabelSet.default(), model="m@1")
+    assert "He (Carter)" in page and "next week (due 2016-10-31 to 2016-11-06)" in page

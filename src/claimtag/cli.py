@@ -124,11 +124,26 @@ def _print_table(results: list, tagger: object) -> None:
     table.add_column("sentence", overflow="fold", ratio=1)
     table.add_column("label")
     table.add_column("score", justify="right")
+    spans = any(getattr(r, "source", None) or getattr(r, "when", None) for r in results)
+    if spans:
+        table.add_column("source (cue)", overflow="fold", max_width=28)
+        table.add_column("when (due)", overflow="fold", max_width=28)
     colours = {"forecast": "cyan", "denial": "red", "claim": "yellow", "fact": "green"}
     for i, r in enumerate(results):
         colour = colours.get(r.label, "white")
         flag = " (truncated)" if r.truncated else ""
-        table.add_row(str(i), r.text + flag, f"[{colour}]{r.label}[/]", f"{r.score:.2f}")
+        cells = [str(i), r.text + flag, f"[{colour}]{r.label}[/]", f"{r.score:.2f}"]
+        if spans:
+            source = r.source.text if r.source else ""
+            if r.named_source:
+                source += f" = {r.named_source}"
+            if r.cue:
+                source += f" ({r.cue.text})"
+            when = r.when.text if r.when else ""
+            if r.due:
+                when += f" ({r.due.start}..{r.due.end})"
+            cells += [source, when]
+        table.add_row(*cells)
     Console(width=max(100, Console().width)).print(table)
 
 
@@ -184,6 +199,28 @@ def _print_summary(report: dict) -> None:
                        f"n={scores['n']}")
 
 
+@app.command("train-spans")
+def train_spans(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model directory to give a span head (changed in place).")],
+    train_files: Annotated[list[Path], typer.Option("--train", help="Span-annotated training file(s): rows with a 'spans' object.")],
+    dev_files: Annotated[list[Path], typer.Option("--dev", help="Span-annotated dev file(s): the kept head is the best here.")],
+    epochs: Annotated[int, typer.Option(help="Most passes over the training sentences (stops after 3 without a dev gain).")] = 15,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
+) -> None:
+    """Fit the span head (source, cue, when) on a model's frozen encoder; the sentence labels
+    do not change. Rebuilds the model's int8 ONNX file so that it carries the head."""
+    from .data import load_many
+    from .span_train import train_head
+
+    try:
+        record = train_head(model, load_many(train_files), load_many(dev_files), epochs=epochs,
+                            seed=seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    typer.echo(f"span head written to {model} (epoch {record['epoch']}); dev overlap F1: "
+               + ", ".join(f"{k} {v['f1']:.3f}" for k, v in record["dev_overlap"].items()))
+
+
 @app.command()
 def evaluate(
     data: Annotated[list[Path], typer.Option("--data", "-d", help="Labelled file(s) to score on.")],
@@ -202,6 +239,7 @@ def evaluate(
         render_table,
         write_report,
     )
+    from .span_eval import evaluate_spans, render_span_table
     from .tagger import Tagger
 
     tagger = Tagger.load(model, backend=backend)
@@ -216,6 +254,12 @@ def evaluate(
     typer.echo(render_table(result.scores, base.scores if base else None))
     typer.echo("")
     typer.echo(render_confusion(result.scores))
+    spans = evaluate_spans(tagger, examples)
+    if spans is not None:
+        result.scores["spans"] = spans
+        typer.echo(f"\nspans on {spans['n']} span-annotated sentences (model against the rule "
+                   "baseline, both on the model's labels):")
+        typer.echo(render_span_table(spans))
     if report_dir is not None:
         write_report(report_dir, {"data": result}, {"data": base} if base else None,
                      {"model_name": tagger.model_id, "data": [str(p) for p in data]})

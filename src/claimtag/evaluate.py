@@ -154,7 +154,7 @@ def plot_confusion(result: dict[str, Any], path: Path, title: str) -> None:
             color = "white" if matrix[i, j] > matrix.max() / 2 else "black"
             ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=color)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
@@ -183,7 +183,7 @@ def plot_reliability(confidence: Sequence[float], correct: Sequence[bool], path:
     ax.set_title(f"{title} (ECE {expected_calibration_error(conf, hit):.3f})")
     ax.legend(loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 

@@ -43,6 +43,9 @@ class Pointer:
     where: str = ""  #: file:line it was read from, for error messages
     #: span annotations, ``{type: [start, end]}`` into the sentence (training/guidelines.md)
     spans: dict[str, list[int]] | None = None
+    #: gold due interval of a forecast, ``(start, end)`` ISO dates; ``()`` means its ``when``
+    #: names no usable time; ``None``: not annotated
+    due: tuple[str, ...] | None = None
 
     @property
     def document(self) -> tuple[str, str, str]:
@@ -98,7 +101,12 @@ def _pointer(row: dict, where: str, labels: LabelSet | None) -> Pointer:
     spans = row.get("spans")
     if spans is not None:
         _check_spans(spans, row["end"] - row["start"], where)
-    return Pointer(**fields, split=row.get("split"), where=where, spans=spans)
+    due = row.get("due")
+    if due is not None and not (isinstance(due, list) and len(due) in (0, 2)
+                                and all(isinstance(x, str) for x in due)):
+        raise DataError(f"{where}: 'due' must be [start, end] dates or [], got {due!r}")
+    return Pointer(**fields, split=row.get("split"), where=where, spans=spans,
+                   due=tuple(due) if due is not None else None)
 
 
 def _check_spans(spans: object, length: int, where: str) -> None:
@@ -135,7 +143,8 @@ def resolve(pointers: list[Pointer], texts_dir: Path) -> list[Example]:
             raise DataError(f"{p.where}: sha256 of {p.doc_id}[{p.start}:{p.end}] differs: the "
                             "source or its extraction recipe changed")
         extra = {"source": p.source, **({"split": p.split} if p.split else {}),
-                 **({"spans": p.spans} if p.spans is not None else {})}
+                 **({"spans": p.spans} if p.spans is not None else {}),
+                 **({"due": list(p.due)} if p.due is not None else {})}
         examples.append(Example(text, p.label, p.doc_id, p.sent_index, extra))
     return examples
 

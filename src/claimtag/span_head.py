@@ -2,10 +2,10 @@
 when it is due (``when``), tagged per token on the sentence classifier's own encoder.
 
 The head reads two hidden layers of the fine-tuned encoder (a middle one keeps more of the
-token's surface, the last one more of its role) and tags every token with BIO tags through a
-width-3 convolution, so a tag sees its neighbours. The encoder is shared and frozen: the
+token's surface, the last one more of its role), projects them down, and tags every token with
+BIO tags through a width-3 convolution, so a tag sees its neighbours. The encoder is shared and frozen: the
 sentence label is untouched, and one forward pass gives both. The head lives beside the model
-as ``span_head.safetensors`` (its settings in ``claimtag.json`` ``extra.spans``), which plain
+as ``span_head.safetensors`` (float16; its settings in ``claimtag.json`` ``extra.spans``), which plain
 ``transformers`` ignores, so ``pipeline("text-classification", model=DIR)`` still loads the
 sentence classifier.
 """
@@ -30,9 +30,10 @@ class HeadConfig:
     """Which encoder layers the head reads and its width."""
 
     layers: tuple[int, ...] = (3, -1)  #: indices into ``hidden_states`` (0 = embeddings)
-    hidden: int = 256
+    hidden: int = 128
     kernel: int = 3
     tags: tuple[str, ...] = TAGS
+    dropout: float = 0.1  #: on the encoder features, in training only
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "layers": list(self.layers), "tags": list(self.tags)}
@@ -40,7 +41,7 @@ class HeadConfig:
     @classmethod
     def from_dict(cls, data: dict) -> HeadConfig:
         return cls(tuple(data["layers"]), int(data["hidden"]), int(data["kernel"]),
-                   tuple(data["tags"]))
+                   tuple(data["tags"]), float(data.get("dropout", 0.0)))
 
 
 class SpanHead(nn.Module):
@@ -50,16 +51,24 @@ class SpanHead(nn.Module):
         super().__init__()
         self.config = config
         width = encoder_width * len(config.layers)
-        self.conv = nn.Conv1d(width, config.hidden, config.kernel, padding=config.kernel // 2)
+        self.down = nn.Linear(width, config.hidden)
+        self.conv = nn.Conv1d(config.hidden, config.hidden, config.kernel,
+                              padding=config.kernel // 2)
         self.act = nn.GELU()
+        self.drop = nn.Dropout(config.dropout)
         self.out = nn.Linear(config.hidden, len(config.tags))
 
     def features(self, hidden_states: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        return torch.cat([hidden_states[i] for i in self.config.layers], dim=-1)
+        """The chosen layers side by side; an index past a shallow encoder's depth means its
+        last layer, so the same settings serve a 2-layer test model."""
+        n = len(hidden_states)
+        return torch.cat([hidden_states[max(-n, min(i, n - 1))] for i in self.config.layers],
+                         dim=-1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """``features``: (batch, tokens, width) -> (batch, tokens, tags)."""
-        x = self.act(self.conv(features.transpose(1, 2))).transpose(1, 2)
+        x = self.act(self.down(self.drop(features)))
+        x = self.act(self.conv(x.transpose(1, 2))).transpose(1, 2)
         return self.out(x)
 
 
@@ -71,7 +80,8 @@ def save_head(head: SpanHead, model_dir: Path) -> dict[str, object]:
     """Write the head's weights; returns the record for ``claimtag.json`` ``extra.spans``."""
     from safetensors.torch import save_file
 
-    save_file({k: v.detach().contiguous() for k, v in head.state_dict().items()},
+    # float16 on disk like the encoder's weights (loaded back as float32): half the bytes
+    save_file({k: v.detach().to(torch.float16).contiguous() for k, v in head.state_dict().items()},
               str(Path(model_dir) / HEAD_FILE))
     return {"file": HEAD_FILE, **head.config.to_dict()}
 
@@ -85,7 +95,7 @@ def load_head(model_dir: Path, encoder_width: int) -> SpanHead:
     if not record:
         raise ValueError(f"{model_dir}: {HEAD_FILE} present but claimtag.json has no extra.spans")
     head = SpanHead(encoder_width, HeadConfig.from_dict(record))
-    head.load_state_dict(load_file(str(Path(model_dir) / HEAD_FILE)))
+    head.load_state_dict({k: v.float() for k, v in load_file(str(Path(model_dir) / HEAD_FILE)).items()})
     return head.eval()
 
 

@@ -68,7 +68,7 @@ class _Cache:
             with torch.inference_mode():
                 out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
                             output_hidden_states=True)
-            feats = torch.cat([out.hidden_states[i] for i in config.layers], dim=-1)
+            feats = SpanHead(model.config.hidden_size, config).features(out.hidden_states)
             for row, example in enumerate(examples[begin:begin + 64]):
                 n = int(enc["attention_mask"][row].sum())
                 offsets = [tuple(x) for x in enc["offset_mapping"][row][:n].tolist()]
@@ -78,10 +78,22 @@ class _Cache:
                                                          offsets)))
 
 
+def has_spans(example: Example) -> bool:
+    """Whether the example was span-annotated (an empty ``spans`` object counts: no spans)."""
+    return isinstance(example.extra.get("spans"), dict)
+
+
 def train_head(model_dir: Path, train: Sequence[Example], dev: Sequence[Example], *,
-               epochs: int = 30, seed: int = 13, config: HeadConfig = HeadConfig()
-               ) -> dict[str, object]:
-    """Fit and save the span head of ``model_dir``; returns the dev scores of the kept head."""
+               epochs: int = 15, seed: int = 13, config: HeadConfig = HeadConfig(),
+               ship: bool = True, patience: int = 3, lr: float = 1e-3) -> dict[str, object]:
+    """Fit and save the span head of ``model_dir`` on the span-annotated examples; returns its
+    ``claimtag.json`` record (settings and dev scores). ``ship=True`` also writes that record and
+    rebuilds the shipped int8 file; ``claimtag train`` does both itself."""
+    train = [e for e in train if has_spans(e)]
+    dev = [e for e in dev if has_spans(e)]
+    if not train or not dev:
+        raise ValueError("span head: no span-annotated sentences in the training or dev data "
+                         "(rows need a 'spans' object; training/guidelines.md, 'Spans')")
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from .model_files import ModelMeta
@@ -96,7 +108,7 @@ def train_head(model_dir: Path, train: Sequence[Example], dev: Sequence[Example]
     train_cache = _Cache(model, tokenizer, train, config, meta.max_length)
     dev_cache = _Cache(model, tokenizer, dev, config, meta.max_length)
     head = SpanHead(model.config.hidden_size, config)
-    optimizer = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
     best: tuple[float, dict] = (-1.0, {})
     order = list(range(len(train_cache.features)))
     for epoch in range(epochs):
@@ -119,12 +131,15 @@ def train_head(model_dir: Path, train: Sequence[Example], dev: Sequence[Example]
         if mean > best[0]:
             best = (mean, {"epoch": epoch + 1, "dev": scores,
                            "state": {k: v.clone() for k, v in head.state_dict().items()}})
+        elif epoch + 1 - best[1]["epoch"] >= patience:
+            break  # no gain on dev for `patience` epochs
     head.load_state_dict(best[1]["state"])
     head.eval()
     record = save_head(head, model_dir)
     record.update({"epoch": best[1]["epoch"], "dev_overlap": best[1]["dev"],
                    "train_sentences": len(train), "dev_sentences": len(dev)})
-    _record(model_dir, record)
+    if ship:
+        _record(model_dir, record)
     return record
 
 

@@ -73,7 +73,9 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
             if best[t] in (b, i) and offsets[t][1] > offsets[t][0]:
                 first = t
                 t += 1
-                while t < len(best) and best[t] == i and offsets[t][1] > offsets[t][0]:
+                # a B right after the span's own tokens continues it: the head often opens
+                # every word of a long noun phrase ("top US and British defence officials")
+                while t < len(best) and best[t] in (b, i) and offsets[t][1] > offsets[t][0]:
                     t += 1
                 score = float((probs[first:t, b] + probs[first:t, i]).mean())
                 runs.append((score, first, t - 1))

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+_NUMBERS = {"a few": 3, "a couple of": 2, "a": 1, "an": 1, "one": 1, "two": 2, "three": 3,
+            "four": 4, "five": 5, "six": 6,
             "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
             "fifteen": 15, "eighteen": 18, "twenty": 20, "thirty": 30, "couple of": 2,
             "few": 4, "several": 8, "coming": None, "next": None}
-_UNIT_DAYS = {"day": 1, "week": 7, "month": 30.44, "year": 365.25, "decade": 3652.5}
+_UNIT_DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30.44, "year": 365.25,
+              "decade": 3652.5}
 #: a bare plural ("within weeks", "in the coming months") stands for this many units
-_BARE = {"day": 10, "week": 6, "month": 6, "year": 5, "decade": 2}
+_BARE = {"hour": 24, "day": 10, "week": 6, "month": 6, "year": 5, "decade": 2}
 _SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11),
             "winter": (12, 2)}
 
@@ -59,8 +61,25 @@ def parse_date(value: str | date | None) -> date | None:
 def resolve(when: str, today: date) -> Due | None:
     """The interval ``when`` names, seen from a document written on ``today``, or ``None``."""
     phrase = re.sub(r"\s+", " ", when.strip().lower()).strip(" ,.;")
-    phrase = re.sub(r"^(?:as early as|as soon as|no later than|sometime|some time|until) ", "",
-                    phrase)
+    phrase = re.sub(r"^(?:as early as|as soon as|no later than|sometime|some time) ", "", phrase)
+    phrase = re.sub(r"^(?:until|through|till|up to) (?:at least )?", "by ", phrase)
+    phrase = re.sub(r"\b(?:at least|midday|noon|(?:in the )?(?:morning|afternoon|evening)|"
+                    r"night|local time)\b ?", "", phrase).strip()
+    if re.fullmatch(r"(?:from )?now(?: on)?|(?:in )?the future|forever|eventually", phrase):
+        return None  # open-ended: nothing to check by a date
+    phrase = re.sub(r"^(?:(?:in|during|by) )?the week of ", "the week of ", phrase)
+    span = re.match(r"^(?:from |between )(.+?) (?:through|to|until|and|till) (.+)$", phrase)
+    if span:  # "from January 23 through March 9": from the first to the end of the second
+        first, second = resolve(span.group(1), today), resolve(span.group(2), today)
+        if first and second:
+            return Due(first.start, second.end, min(first.confidence, second.confidence), "range")
+    if phrase.startswith("the week of "):
+        day = _dateparser(phrase[len("the week of "):], today)
+        if day:
+            monday = date.fromisoformat(day.start) - timedelta(
+                days=date.fromisoformat(day.start).weekday())
+            return Due(max(monday, today).isoformat(),
+                       (monday + timedelta(days=6)).isoformat(), 0.8, "week_of")
     for pattern, rule in _RULES:
         m = pattern.search(phrase)
         if m:
@@ -68,7 +87,27 @@ def resolve(when: str, today: date) -> Due | None:
             if found is not None:
                 start, end, confidence = found
                 return Due(start.isoformat(), end.isoformat(), confidence, rule.__name__)
-    return _dateparser(phrase, today)
+    return _dateparser(phrase, today) or _inside(phrase, today)
+
+
+def _inside(phrase: str, today: date) -> Due | None:
+    """A longer phrase that holds a date: "next month on August 2", "for parts of September
+    and October", "during the APEC host year in 2023". Low confidence: the rest is unread."""
+    dates = [m for m in re.finditer(rf"{_MONTH}\.? (\d{{1,2}})\b", phrase)]
+    if dates:
+        return _dateparser(dates[0].group(0), today)
+    months = [_MONTHS.index(m.group(1)) + 1 for m in re.finditer(_MONTH.replace("?P<month>", ""),
+                                                                   phrase)]
+    if months:
+        first = resolve(_MONTHS[months[0] - 1], today)
+        last = resolve(_MONTHS[months[-1] - 1], today)
+        if first and last and first.start <= last.end:
+            return Due(first.start, last.end, 0.5, "months_inside")
+    year = re.search(r"\b((?:19|20)\d\d)\b", phrase)
+    if year and int(year.group(1)) >= today.year:
+        start = max(date(int(year.group(1)), 1, 1), today)
+        return Due(start.isoformat(), f"{year.group(1)}-12-31", 0.5, "year_inside")
+    return None
 
 
 def _end_of_month(year: int, month: int) -> date:
@@ -181,17 +220,55 @@ def _holiday(m: re.Match, today: date) -> tuple[date, date, float] | None:
     return (today if name.startswith(("by", "before")) else day), day, 0.8
 
 
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december"]
+_MONTH = r"(?P<month>" + "|".join(m[:3] + (m[3:] and f"(?:{m[3:]}|\\.)?") for m in _MONTHS) + r")"
+
+
+def _month_part(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """"early February", "mid-March 2025", "May 1-7": part of the next such month."""
+    month = [x[:3] for x in _MONTHS].index(m.group("month")[:3]) + 1
+    year = int(m.group("year")) if m.group("year") else today.year
+    if not m.group("year") and _end_of_month(year, month) < today:
+        year += 1
+    first, last = date(year, month, 1), _end_of_month(year, month)
+    if m.group("d1"):
+        d2 = int(m.group("d2")) if m.group("d2") else int(m.group("d1"))
+        try:
+            first, last = date(year, month, int(m.group("d1"))), date(year, month, d2)
+        except ValueError:
+            return None
+        if m.group("prep") in ("by", "before", "until"):
+            first = today
+        return max(first, today), last, 0.85
+    start, end, confidence = _part((m.group("part") or "").strip("- "), first, last)
+    if m.group("prep") in ("by", "before", "until"):
+        start = today
+    return max(start, today), end, confidence
+
+
+def _duration(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """"during a 14-day quarantine", "for ten days": from the document's date, that long."""
+    word = m.group("n")
+    count = int(word) if word.isdigit() else _NUMBERS.get(word)
+    if not count:
+        return None
+    return today, _add(today, m.group("unit"), count), 0.4
+
+
 def _vague(m: re.Match, today: date) -> tuple[date, date, float] | None:
     """"soon", "shortly", "in the near future", "in the long run"."""
-    days = {"imminently": 7, "shortly": 30, "soon": 90, "near future": 365, "near term": 365,
+    days = {"immediately": 0, "imminently": 7, "shortly": 14, "soon": 90, "near future": 365,
+            "near term": 365,
             "short term": 365, "medium term": 1826, "long term": 3652, "long run": 3652}
     key = next(k for k in days if k in m.group(0))
     return today, today + timedelta(days=days[key]), 0.3
 
 
-_N = r"(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|" \
+_N = r"(?P<n>\d+|a few|a couple of|a|an|one|two|three|four|five|six|seven|eight|nine|ten|" \
+     r"eleven|twelve|fifteen|" \
      r"eighteen|twenty|thirty|couple of|few|several|coming|next)"
-_UNIT = r"(?P<unit>day|week|month|year|decade)s?"
+_UNIT = r"(?P<unit>hour|day|week|month|year|decade)s?"
 _RULES: list[tuple[re.Pattern, Callable]] = [(re.compile(p), r) for p, r in [
     (rf"^(?:in|after) {_N} {_UNIT}(?: time| from now)?$", _in_n),
     (r"(?P<part>early|mid-?|late|later|the (?:beginning|start|middle|end|close|first half|"
@@ -202,12 +279,17 @@ _RULES: list[tuple[re.Pattern, Callable]] = [(re.compile(p), r) for p, r in [
      rf"(?:next|coming|following|upcoming)? ?{_N}? ?{_UNIT}\b", _span),
     (r"^(?P<prep>by|in|before|during|from|around|until)? ?(?:the )?"
      r"(?P<part>early|mid-?|late|the (?:beginning|start|middle|end|close) of|end of)? ?"
-     r"(?P<year>(?:19|20|21)\d\d)$", _by_year),
+     r"(?:in )?(?P<year>(?:19|20|21)\d\d)$", _by_year),
+    (rf"^(?:(?P<prep>in|by|before|into|until|during|from) )?(?:the )?"
+     rf"(?P<part>early|mid|late|the beginning of|"
+     rf"the end of|end of)?[- ]?{_MONTH}(?: (?P<d1>\d{{1,2}})(?:\s*[-–]\s*(?P<d2>\d{{1,2}}))?)?"
+     r"(?:,? (?P<year>(?:19|20)\d\d))?$", _month_part),
     (r"(?:(?P<which>this|next|the|in the) )?(?P<season>spring|summer|autumn|fall|winter|season)\b",
      _season),
+    (rf"^(?:during|for) (?:a |the |another )?{_N}[- ]{_UNIT}\b", _duration),
     (r"^(?:by |before |at |on |over |for )?(?:this |next |the )?(?:christmas|new year|weekend)\b",
      _holiday),
-    (r"imminently|shortly|soon|near future|near term|short term|medium term|long term|long run",
+    (r"immediately|imminently|shortly|soon|near future|near term|short term|medium term|long term|long run",
      _vague),
 ]]
 

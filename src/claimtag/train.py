@@ -2,8 +2,9 @@
 
 Reads top to bottom: load and check data -> pick label set and starting weights -> tokenise ->
 train with early stopping on dev macro-F1 -> fit a temperature on dev -> save in float16
-(computed in float32) with its int8 ONNX file -> reload the saved model and score it next to
-the TF-IDF baseline -> write report and card.
+(computed in float32) -> when the data has span annotations, fit the span head on the frozen
+encoder (:mod:`claimtag.span_train`) -> build the int8 ONNX file -> reload the saved model and
+score it next to the TF-IDF baseline (spans next to the rule baseline) -> write report and card.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from .labels import LabelSet
 from .model_card import write_model_card
 from .model_files import ModelMeta, resolve_model_dir
 from .onnx_export import ship_int8
+from .span_eval import evaluate_spans, resolution_scores
+from .span_train import has_spans, train_head
 from .tagger import Tagger
 
 logger = logging.getLogger(__name__)
@@ -229,13 +232,21 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
         temperature=round(float(temperature), 4), base_model=_base_name(config.base),
         data_hash=data_hash(data.train),
     )
-    meta.extra["onnx"] = ship_int8(out)  # after the weights: it records their hash
+    if sum(has_spans(e) for e in data.train) >= MIN_SPAN_SENTENCES:
+        meta.save(out)  # the head trainer reads it
+        meta.extra["spans"] = train_head(out, data.train, data.dev, seed=config.seed, ship=False)
+        meta.save(out)  # the export reads the head's settings from it
+    meta.extra["onnx"] = ship_int8(out)  # after the weights and head: it records their hash
     meta.save(out)
     config.save(out / "train_config.json")
     report = evaluate_model_dir(out, data, train_seconds=train_seconds, config=config,
                                 resumed_from=resume_from.name if resume_from else None)
     shutil.rmtree(checkpoints, ignore_errors=True)
     return report
+
+
+#: below this many span-annotated training sentences no span head is trained
+MIN_SPAN_SENTENCES = 200
 
 
 def compute_in_float32(model_dir: Path) -> None:
@@ -275,8 +286,14 @@ def evaluate_model_dir(out: Path, data: LoadedData, *, train_seconds: float,
                "ece_after": model_results[name].scores.get("ece")}
         for name, rows in slices.items() if name in ("dev", "real_test", "test")
     }
+    spans = {name: found for name, rows in slices.items()
+             if (found := evaluate_spans(tagger, rows)) is not None}
+    resolution = {name: found for name, rows in slices.items()
+                  if (found := resolution_scores(rows)) is not None}
     extra = {
         "model_name": tagger.model_id,
+        **({"spans": spans} if spans else {}),
+        **({"resolution": resolution} if resolution else {}),
         "train_sentences": len(data.train),
         "train_seconds": round(train_seconds, 1),
         "calibration": calibration,

@@ -7,6 +7,9 @@ raw/real/adjudications.jsonl (``{"id", "a", "b", "label", "reason"}`` for every 
 Span annotations (training/guidelines.md, "Spans") are offsets into the sentence: pool v2's come
 with both annotations (``"spans"`` in labels_a/b; the span agreement is printed), pool v1's were
 added in a separate pass over the adjudicated labels (raw/real/spans_v1.jsonl, one annotation).
+Forecasts of dated documents in dev and test with a ``when`` span have a gold due interval
+(raw/real/due_gold.jsonl; in the pointers ``[start, end]``, or ``[]`` where the phrase names no
+usable time).
 Documents go to train/dev/test (60/15/25) by a hash of their id; a dev sentence that also
 occurs in train, or a test sentence that occurs in train or dev (greetings, "Office of the
 Spokesperson"), is dropped, as in v1; with the rebuilt texts, near-copies too (the same measure
@@ -88,6 +91,8 @@ def main() -> None:
     docs = [json.loads(line) for line in (RAW / "documents.jsonl").open(encoding="utf-8")]
     first_rows, second_rows = _rows("labels_a.jsonl"), _rows("labels_b.jsonl")
     added_spans = {k: r["spans"] for k, r in _rows("spans_v1.jsonl").items()}
+    due = {k: [r["start"], r["end"]] if r["resolvable"] else []
+           for k, r in _rows("due_gold.jsonl").items()}
     first = {k: r["label"] for k, r in first_rows.items()}
     second = {k: r["label"] for k, r in second_rows.items()}
     span_pairs: list[tuple[dict, dict, str]] = []
@@ -123,7 +128,8 @@ def main() -> None:
                 "source": doc["source"], "repo": doc["repo"], "commit": doc["commit"],
                 "path": doc["path"], "record": doc["record"], "start": sent["start"],
                 "end": sent["end"], "sha256": sent["sha256"], "split": split,
-                **({"spans": spans} if spans is not None else {})})
+                **({"spans": spans} if spans is not None else {}),
+                **({"due": due[key]} if key in due else {})})
     kept_rows = _held_out(rows, args.texts)
     OUT.mkdir(parents=True, exist_ok=True)
     every = [p for split_pairs in pairs.values() for p in split_pairs]

@@ -3,7 +3,8 @@
 For every document named in training/data/real/*.pointers.jsonl: read the file at the pinned
 commit from the clone, extract the document text with the source's recipe, check it, and write
 ``OUT/texts/<doc_id>.txt``; then cut every sentence by its offsets, check its sha256, and write
-``OUT/<split>.jsonl`` (text, label, doc_id, sent_index, source) ready for ``claimtag train``.
+``OUT/<split>.jsonl`` (text, label, doc_id, sent_index, source, and where annotated spans, the
+document's date and a forecast's gold due interval) ready for ``claimtag train``.
 
 Run: python -m training.sources.rebuild --clones CLONES [--out training/real]
 CLONES holds one clone per source, named owner+name (training/README.md lists the commands).
@@ -12,17 +13,21 @@ CLONES holds one clone per source, named owner+name (training/README.md lists th
 from __future__ import annotations
 
 import argparse
+import json
+from dataclasses import replace
 from pathlib import Path
 
-from claimtag.data import write_jsonl
+from claimtag.data import Example, write_jsonl
 from claimtag.pointers import load_pointers, resolve
 
 from .catalog import SOURCES
+from .dates import document_date
 from .extract import EXTRACTORS
 from .gitsource import read_at
 
 HERE = Path(__file__).resolve().parents[1]
 POINTERS = HERE / "data" / "real"
+RAW_DOCUMENTS = HERE / "raw" / "real" / "documents.jsonl"
 
 
 def rebuild(clones: Path, out: Path, pointer_dir: Path = POINTERS) -> dict[str, int]:
@@ -30,6 +35,8 @@ def rebuild(clones: Path, out: Path, pointer_dir: Path = POINTERS) -> dict[str, 
     texts = out / "texts"
     texts.mkdir(parents=True, exist_ok=True)
     cache: dict[tuple[str, str, str], dict[str, str]] = {}  # one extraction per source file
+    documents = {d["doc_id"]: d for d in map(json.loads, RAW_DOCUMENTS.open(encoding="utf-8"))}
+    date_cache: dict = {}
     counts = {}
     for file in sorted(pointer_dir.glob("*.pointers.jsonl")):
         pointers = load_pointers(file)
@@ -45,10 +52,23 @@ def rebuild(clones: Path, out: Path, pointer_dir: Path = POINTERS) -> dict[str, 
                 raise SystemExit(f"{p.where}: record {p.record!r} not in {p.repo}:{p.path}")
             target.write_text(cache[key][p.record], encoding="utf-8")
         examples = resolve(pointers, texts)  # checks every offset and sha256
+        examples = [_dated(e, documents, clones, date_cache, texts) for e in examples]
         split = file.name.split(".")[0]
         write_jsonl(examples, out / f"{split}.jsonl")
         counts[split] = len(examples)
     return counts
+
+
+def _dated(example: Example, documents: dict[str, dict], clones: Path, cache: dict,
+           texts: Path) -> Example:
+    """The example with its document's publication date (``date``), where the source has one."""
+    doc = documents.get(example.doc_id)
+    text = texts / f"{example.doc_id}.txt"
+    day = document_date(doc, text.read_text(encoding="utf-8"), clones, cache) \
+        if doc is not None and text.exists() else None
+    if day is None:
+        return example
+    return replace(example, extra={**example.extra, "date": day})
 
 
 def main() -> None:
