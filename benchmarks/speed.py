@@ -173,12 +173,11 @@ def model_limit(model_dir: str, sentences: list[str]) -> dict:
     return best
 
 
-def _without_spans(model_dir: Path, workdir: Path) -> Path:
-    """A copy of the model without its span head, exported to int8 the same way (the
-    recipe's quantisation), to measure what the spans cost."""
+def _without_spans(model_dir: Path, plain: Path) -> Path:
+    """A copy of the model in ``plain`` without its span head, exported to int8 the same way
+    (the recipe's quantisation), to measure what the spans cost."""
     from claimtag.onnx_export import build_int8, file_sha256, model_hash
 
-    plain = workdir / "plain-model"
     plain.mkdir()
     for file in model_dir.iterdir():
         if file.is_file() and file.name not in (HEAD_FILE, "claimtag.json"):
@@ -226,9 +225,13 @@ def main() -> None:
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--sentences-file", help=argparse.SUPPRESS)
     parser.add_argument("--plain-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--build-plain", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args)))
+        return
+    if args.build_plain:
+        _without_spans(Path(args.model_dir), Path(args.build_plain))
         return
 
     from claimtag.model_files import resolve_model_dir
@@ -249,8 +252,12 @@ def main() -> None:
         args.sentences_file = str(Path(workdir) / "sentences.json")
         Path(args.sentences_file).write_text(json.dumps(sentences))
         onnx_model_path(model_dir)  # shipped with the bundled model; a user model's one-off export
-        args.plain_dir = str(_without_spans(model_dir, Path(workdir))) if has_head(model_dir) \
-            else str(model_dir)
+        args.plain_dir = str(model_dir)
+        if has_head(model_dir):  # exported in a child: this process stays small, and children
+            # inherit its peak RSS across exec on Linux
+            args.plain_dir = str(Path(workdir) / "plain-model")
+            subprocess.run([sys.executable, __file__, "--build-plain", args.plain_dir,
+                            "--model-dir", str(model_dir)], check=True, capture_output=True)
         print(f"model {model_dir}; corpus: {documents:,} documents, {len(sentences):,} sentences "
               f"({sum(map(len, sentences)) / len(sentences):.0f} characters on average); "
               f"pipeline timed on {len(sample):,} of them; {os.cpu_count()} CPUs")
