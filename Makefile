@@ -22,7 +22,7 @@ install: $(STAMP)
 
 ## Tag the seed article with the bundled model, then score it against the gold labels.
 demo: $(STAMP)
-	$(VENV)/bin/claimtag tag --file $(SEED).txt
+	$(VENV)/bin/claimtag tag --file $(SEED).txt --date 2016-10-26
 	$(VENV)/bin/claimtag evaluate --data $(SEED).labels.jsonl --report-dir $(VENV)/demo-report
 
 ## The default test suite (no slow tests); exit code 5 (no tests collected) fails the target.
