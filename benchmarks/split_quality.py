@@ -6,7 +6,7 @@ boundary is the end of a sentence other than the last; a predicted one is correc
 lands on a gold one once whitespace after either is skipped. Speed counts gold sentences per
 second of wall time, so every splitter is timed on the same work.
 
-Run: python benchmarks/split_quality.py [--clones /work/.mirror] [--repeat 3]
+Run: python benchmarks/split_quality.py [--clones ~/claimtag-sources] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def score(docs: list[tuple[str, str, Spans]], split: Callable[[str], Spans],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clones", type=Path, default=Path("/work/.mirror"))
+    parser.add_argument("--clones", type=Path, default=Path.home() / "claimtag-sources")
     parser.add_argument("--repeat", type=int, default=3, help="timing runs; the best is kept")
     args = parser.parse_args()
     docs = rebuild(args.clones)

@@ -93,7 +93,7 @@ def rebuild(clones: Path, pointers: Path = POINTERS) -> list[tuple[str, str, lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clones", type=Path, default=Path("/work/.mirror"))
+    parser.add_argument("--clones", type=Path, default=Path.home() / "claimtag-sources")
     parser.add_argument("--rebuild", type=Path, help="write texts and gold here instead")
     args = parser.parse_args()
     if args.rebuild is None:
