@@ -180,7 +180,7 @@ def _tag_chunks(groups: Iterable[list[Record]], config: BatchConfig,
     if config.workers <= 1:
         tagger = load_tagger(*args)
         for chunk in groups:
-            yield chunk, tag_texts(tagger, _texts(chunk), _dates(chunk, config.date))
+            yield chunk, tag_texts(tagger, _texts(chunk), dates_of(chunk, config.date))
         return
     if config.backend == "onnx":
         from .onnx_export import onnx_model_path
@@ -195,7 +195,7 @@ def _tag_chunks(groups: Iterable[list[Record]], config: BatchConfig,
         pending: deque = deque()
         for chunk in groups:
             pending.append((chunk, pool.submit(_worker_tag, _texts(chunk),
-                                               _dates(chunk, config.date))))
+                                               dates_of(chunk, config.date))))
             if len(pending) >= 2 * config.workers:  # bounded: memory stays constant
                 done_chunk, future = pending.popleft()
                 yield done_chunk, future.result()
@@ -212,5 +212,3 @@ def dates_of(chunk: Sequence[Record], default: str | None) -> list[str | None]:
     """Each readable record's own date, else the job's ``--date``."""
     return [r.date or default for r in chunk if r.error is None]
 
-
-_dates = dates_of

@@ -44,6 +44,13 @@ class HeadConfig:
                    tuple(data["tags"]), float(data.get("dropout", 0.0)))
 
 
+def head_features(hidden_states: tuple[torch.Tensor, ...], layers: tuple[int, ...]) -> torch.Tensor:
+    """The chosen layers side by side; an index past a shallow encoder's depth means its last
+    layer, so the same settings serve a 2-layer test model."""
+    n = len(hidden_states)
+    return torch.cat([hidden_states[max(-n, min(i, n - 1))] for i in layers], dim=-1)
+
+
 class SpanHead(nn.Module):
     """Hidden states of the chosen layers -> BIO logits per token."""
 
@@ -59,11 +66,7 @@ class SpanHead(nn.Module):
         self.out = nn.Linear(config.hidden, len(config.tags))
 
     def features(self, hidden_states: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        """The chosen layers side by side; an index past a shallow encoder's depth means its
-        last layer, so the same settings serve a 2-layer test model."""
-        n = len(hidden_states)
-        return torch.cat([hidden_states[max(-n, min(i, n - 1))] for i in self.config.layers],
-                         dim=-1)
+        return head_features(hidden_states, self.config.layers)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """``features``: (batch, tokens, width) -> (batch, tokens, tags)."""

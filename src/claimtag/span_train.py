@@ -21,7 +21,7 @@ import torch
 
 from .data import Example
 from .model_files import quiet_loading
-from .span_head import SPAN_TYPES, TAGS, HeadConfig, SpanHead, save_head
+from .span_head import SPAN_TYPES, TAGS, HeadConfig, SpanHead, head_features, save_head
 from .spans import normalized_index
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class _Cache:
             with torch.inference_mode():
                 out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
                             output_hidden_states=True)
-            feats = SpanHead(model.config.hidden_size, config).features(out.hidden_states)
+            feats = head_features(out.hidden_states, config.layers)
             for row, example in enumerate(examples[begin:begin + 64]):
                 n = int(enc["attention_mask"][row].sum())
                 offsets = [tuple(x) for x in enc["offset_mapping"][row][:n].tolist()]
@@ -160,13 +160,13 @@ def _dev_scores(head: SpanHead, cache: _Cache, examples: Sequence[Example]) -> d
 
 def _record(model_dir: Path, record: dict) -> None:
     """Write ``extra.spans`` and rebuild the shipped int8 file (it now includes the head)."""
-    from .onnx_export import SHIPPED_ONNX, ship_int8
+    from .onnx_export import ship_int8
 
     meta_file = Path(model_dir) / "claimtag.json"
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     meta.setdefault("extra", {})["spans"] = record
-    meta_file.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if (Path(model_dir) / SHIPPED_ONNX).exists() or meta["extra"].get("onnx"):
-        meta["extra"]["onnx"] = ship_int8(Path(model_dir))
+    if meta["extra"].get("onnx"):  # the export reads the head's settings from the file
         meta_file.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
                              encoding="utf-8")
+        meta["extra"]["onnx"] = ship_int8(Path(model_dir))
+    meta_file.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -60,8 +60,8 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
     ``probs``: (tokens, tags) probabilities; ``offsets``: each token's (start, end) in the
     normalised sentence, (0, 0) for special tokens. Spans are widened to whole words.
     """
-    normal, where = normalized_index(original)
     best = probs.argmax(axis=1)
+    index: tuple[str, list[int]] | None = None  # built only if some span is found
     found: dict[str, Span] = {}
     for kind in SPAN_TYPES:
         if label not in ALLOWED[kind]:
@@ -84,6 +84,9 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
         if not runs:
             continue
         score, first, last = max(runs)
+        if index is None:
+            index = normalized_index(original)
+        normal, where = index
         start, end = _whole_words(normal, offsets[first][0], offsets[last][1])
         o_start, o_end = where[start], where[end - 1] + 1
         found[kind] = Span(original[o_start:o_end], o_start, o_end, round(score, 4))

@@ -294,11 +294,15 @@ _RULES: list[tuple[re.Pattern, Callable]] = [(re.compile(p), r) for p, r in [
 ]]
 
 
-@lru_cache(maxsize=1)
-def _parser():  # noqa: ANN202 - dateparser's type; imported lazily, it takes a second
+@lru_cache(maxsize=64)
+def _parser(today: date):  # noqa: ANN202 - dateparser's type; imported lazily, it takes a second
+    """A parser that resolves relative dates against ``today``, preferring the future (one per
+    document date: corpora hold few distinct dates)."""
     from dateparser.date import DateDataParser
 
-    return DateDataParser(languages=["en"])
+    return DateDataParser(languages=["en"], settings={
+        "RELATIVE_BASE": datetime(today.year, today.month, today.day),
+        "PREFER_DATES_FROM": "future", "PREFER_DAY_OF_MONTH": "first"})
 
 
 def _dateparser(phrase: str, today: date) -> Due | None:
@@ -306,17 +310,10 @@ def _dateparser(phrase: str, today: date) -> Due | None:
     prep = prep_match.group(1) if prep_match else ""
     core = phrase[prep_match.end():] if prep_match else phrase
     core = re.sub(r"^(?:the )?(?:end|close) of ", "", core)
-    base = datetime(today.year, today.month, today.day)
-    data = _parser().get_date_data(core, date_formats=None) if core else None
+    data = _parser(today).get_date_data(core) if core else None
     if data is None or data.date_obj is None:
         return None
-    settings_base = data.date_obj
-    # dateparser resolves against "now"; redo it against the document's date, future first
-    from dateparser import parse
-
-    found = parse(core, languages=["en"], settings={
-        "RELATIVE_BASE": base, "PREFER_DATES_FROM": "future", "PREFER_DAY_OF_MONTH": "first"})
-    when = (found or settings_base).date()
+    when = data.date_obj.date()
     period = data.period or "day"
     if period == "year":
         start, end = date(when.year, 1, 1), date(when.year, 12, 31)

@@ -17,7 +17,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from claimtag.data import Example, write_jsonl
+from claimtag.data import write_jsonl
 from claimtag.pointers import load_pointers, resolve
 
 from .catalog import SOURCES
@@ -52,23 +52,21 @@ def rebuild(clones: Path, out: Path, pointer_dir: Path = POINTERS) -> dict[str, 
                 raise SystemExit(f"{p.where}: record {p.record!r} not in {p.repo}:{p.path}")
             target.write_text(cache[key][p.record], encoding="utf-8")
         examples = resolve(pointers, texts)  # checks every offset and sha256
-        examples = [_dated(e, documents, clones, date_cache, texts) for e in examples]
+        days = {doc_id: _date(documents.get(doc_id), texts / f"{doc_id}.txt", clones,
+                              date_cache) for doc_id in {e.doc_id for e in examples}}
+        examples = [replace(e, extra={**e.extra, "date": days[e.doc_id]}) if days[e.doc_id]
+                    else e for e in examples]
         split = file.name.split(".")[0]
         write_jsonl(examples, out / f"{split}.jsonl")
         counts[split] = len(examples)
     return counts
 
 
-def _dated(example: Example, documents: dict[str, dict], clones: Path, cache: dict,
-           texts: Path) -> Example:
-    """The example with its document's publication date (``date``), where the source has one."""
-    doc = documents.get(example.doc_id)
-    text = texts / f"{example.doc_id}.txt"
-    day = document_date(doc, text.read_text(encoding="utf-8"), clones, cache) \
-        if doc is not None and text.exists() else None
-    if day is None:
-        return example
-    return replace(example, extra={**example.extra, "date": day})
+def _date(doc: dict | None, text: Path, clones: Path, cache: dict) -> str | None:
+    """A document's publication date, where its source has one (training.sources.dates)."""
+    if doc is None or not text.exists():
+        return None
+    return document_date(doc, text.read_text(encoding="utf-8"), clones, cache)
 
 
 def main() -> None:
