@@ -115,6 +115,7 @@ def test_output_formats_hold_the_same_rows(tiny_model_dir: Path, tmp_path: Path)
         summary = run_batch(config(tiny_model_dir, [corpus], out, keep_fields=["section"],
                                    part_rows=7))
         assert summary.errors == 1 and summary.documents == 21
+        assert 0 < summary.load_seconds < summary.seconds  # loading is part of the run's time
         outputs[ext] = out
     rows = read_jsonl(outputs["jsonl"])
     with outputs["csv"].open(newline="") as fh:

@@ -39,6 +39,10 @@ def test_normalized_index_maps_back_to_the_original() -> None:
     assert normal == "He said so."
     assert "".join(original[i] for i in where) == "He said so."
     assert where[normal.index("so")] == original.index("so")
+    for plain in ("He said so.", "Tab\tthere.", "Non\u00a0breaking."):
+        normal, where = normalized_index(plain)
+        assert normal == " ".join(plain.split())
+        assert all(plain[w] == c for c, w in zip(normal, where) if c != " ")
 
 
 def test_decode_widens_to_words_and_gates_by_label() -> None:
@@ -57,6 +61,21 @@ def test_decode_widens_to_words_and_gates_by_label() -> None:
     assert all(text[v.start:v.end] == v.text for v in found.values())
     assert set(decode(probs, offsets, text, "claim")) == {"source", "cue"}
     assert decode(probs, offsets, text, "fact") == {}
+
+
+def test_decode_keeps_a_token_whose_span_probability_is_split_between_b_and_i() -> None:
+    """Argmax would say O for "tomorrow" (0.55 against 0.25 + 0.2); B + I says inside."""
+    text = "Officials said it will rain tomorrow."
+    offsets = [(0, 0), (0, 9), (10, 14), (15, 17), (18, 22), (23, 27), (28, 36), (36, 37), (0, 0)]
+    probs = np.full((len(offsets), len(TAGS)), 0.0)
+    probs[:, 0] = 1.0
+    probs[5] = 0.0
+    probs[5, TAGS.index("B-when")] = 1.0
+    probs[6] = 0.0
+    probs[6, [0, TAGS.index("B-when"), TAGS.index("I-when")]] = [0.55, 0.2, 0.25]
+    assert decode(probs, offsets, text, "forecast")["when"].text == "rain tomorrow"
+    probs[6, [0, TAGS.index("B-when"), TAGS.index("I-when")]] = [0.7, 0.1, 0.2]
+    assert decode(probs, offsets, text, "forecast")["when"].text == "rain"
 
 
 def test_pronoun_sources_name_the_last_named_source() -> None:
@@ -163,3 +182,48 @@ def test_html_report_lists_spans_and_due_dates() -> None:
            "due": {"start": "2016-10-31", "end": "2016-11-06", "confidence": 0.85, "rule": "r"}}
     page = render_report([ReportDocument(text, [row])], LabelSet.default(), model="m@1")
     assert "He (Carter)" in page and "next week (due 2016-10-31 to 2016-11-06)" in page
+
+
+def _two_label_rows(path: Path, n: int) -> Path:
+    """As :func:`_span_rows`, every other row a claim with no `when` (the baseline needs two
+    labels)."""
+    rows = [json.loads(line) for line in _span_rows(path, n).read_text().splitlines()]
+    for row in rows[1::2]:
+        name = row["text"].split(" said ")[0]
+        row.update(text=f"{name} said the bridge was closed.", label="claim",
+                   spans={k: v for k, v in row["spans"].items() if k != "when"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_adapt_stage_trains_labels_and_spans_together(tmp_path: Path, monkeypatch) -> None:
+    """`claimtag train --adapt` moves the encoder (labels change) and its head learns the spans
+    it was shown: the tiny model finds the source and the `when` of a training sentence."""
+    from typer.testing import CliRunner
+
+    from claimtag import Tagger
+    from claimtag.cli import app
+
+    monkeypatch.setenv("CLAIMTAG_CACHE", str(tmp_path / "cache"))
+    base = build_tiny_model(tmp_path / "m", labels=("forecast", "claim"))
+    rows = _two_label_rows(tmp_path / "t.jsonl", 200)  # enough for the first stage's head
+    dev = _two_label_rows(tmp_path / "d.jsonl", 12)
+    args = ["train", "--base", str(base), "--train", str(rows), "--dev", str(dev),
+            "--epochs", "1", "--learning-rate", "1e-4"]
+    frozen = CliRunner().invoke(app, [*args, "--output", str(tmp_path / "frozen")])
+    assert frozen.exit_code == 0, frozen.output
+    result = CliRunner().invoke(app, [*args, "--output", str(tmp_path / "joint"), "--adapt",
+                                      str(rows), "--adapt-epochs", "3",
+                                      "--adapt-learning-rate", "1e-3", "--adapt-seeds", "1,2"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "joint" / "claimtag.json").read_text())
+    assert meta["extra"]["adapt"]["epochs"] == 3 and meta["extra"]["adapt"]["train_sentences"] == 200
+    assert meta["extra"]["adapt"]["seeds"] == [1, 2]  # two runs, averaged
+    assert meta["extra"]["spans"]["encoder_trained_with_head"] is True
+    assert meta["extra"]["onnx"]["weights_hash"]  # the int8 file was built after the stage
+    sentence = ["Police said the bridge will reopen next week."]
+    before = Tagger.load(tmp_path / "frozen").classify(sentence)[0]
+    after = Tagger.load(tmp_path / "joint").classify(sentence)[0]
+    assert after.scores != before.scores
+    assert after.spans["source"].text == "Police"
+    assert after.spans["when"].text == "next week"

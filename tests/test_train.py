@@ -7,7 +7,8 @@ import pytest
 
 from claimtag import Tagger
 from claimtag.data import DataError
-from claimtag.train import TrainConfig, fit_temperature, train
+from claimtag.train import TrainConfig, train
+from claimtag.weights import fit_temperature
 
 SENTENCES = {
     "forecast": ["The plant will open next year.", "Rates are expected to rise in March.",

@@ -18,8 +18,9 @@ claimtag train \
   --test training/data/test.jsonl \
   --hard-cases training/data/hard_cases.jsonl \
   --seed-labels seeds/000_917dec0784c13968.labels.jsonl \
-  --base minilm --name claimtag-news --version "${CLAIMTAG_MODEL_VERSION:-0.2.0}" \
+  --base minilm --name claimtag-news --version "${CLAIMTAG_MODEL_VERSION:-0.4.0}" \
   --epochs "${CLAIMTAG_EPOCHS:-4}" --learning-rate 8e-5 --batch-size 32 --max-length 128 \
   --seed "${CLAIMTAG_SEED:-13}" \
+  --adapt training/real/train.jsonl --adapt-epochs 2 --adapt-learning-rate 2e-5 --adapt-seeds 13,7 \
   --output "$out"
 echo "wall time: $(( $(date +%s) - start )) s"

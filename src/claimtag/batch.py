@@ -56,10 +56,11 @@ def run_batch(config: BatchConfig) -> BatchSummary:
         return out.summary(0.0)
     total = None if config.quiet else total_records(paths, config.read_options())
     reporter = Reporter(config.quiet, total, config.log_interval, done=out.counts["documents"])
+    timings: dict[str, float] = {}
     try:
         records = skip_records(_iter_records(paths, config.read_options()), out.done)
         for chunk, results in _tag_chunks(chunks(records, config.chunk_records,
-                                                 config.chunk_chars), config, model_dir):
+                                                 config.chunk_chars), config, model_dir, timings):
             rows, added = build_rows(chunk, results, model_id)
             out.write(rows, len(chunk), added)
             reporter.update(added["documents"], added["sentences"], added["errors"])
@@ -67,7 +68,7 @@ def run_batch(config: BatchConfig) -> BatchSummary:
     finally:
         reporter.close()
         out.close()
-    return out.summary(time.perf_counter() - started)
+    return out.summary(time.perf_counter() - started, timings.get("load", 0.0))
 
 
 def model_info(model: str | None) -> tuple[Path, list[str], str]:
@@ -172,13 +173,16 @@ def tag_texts(tagger: Any, texts: list[str], dates: Sequence[str | None] | None 
             for sentences in tagger.tag_many(texts, window=window, dates=dates)]
 
 
-def _tag_chunks(groups: Iterable[list[Record]], config: BatchConfig,
-                model_dir: Path) -> Iterator[tuple[list[Record], list[list[SentenceResult]]]]:
-    """Tag chunks in order: in this process, or in ``workers`` processes with bounded queueing."""
+def _tag_chunks(groups: Iterable[list[Record]], config: BatchConfig, model_dir: Path,
+                timings: dict[str, float]) -> Iterator[tuple[list[Record], list[list[SentenceResult]]]]:
+    """Tag chunks in order: in this process, or in ``workers`` processes with bounded queueing.
+    ``timings["load"]`` gets the seconds this process spent loading the model."""
     args = (model_dir, config.backend, config.batch_size, config.threads_per_worker(),
             config.min_score)
     if config.workers <= 1:
+        loading = time.perf_counter()
         tagger = load_tagger(*args)
+        timings["load"] = time.perf_counter() - loading
         for chunk in groups:
             yield chunk, tag_texts(tagger, _texts(chunk), dates_of(chunk, config.date))
         return

@@ -169,6 +169,10 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data: same model).")] = 13,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last checkpoint.")] = False,
     max_steps: Annotated[int, typer.Option(help="Stop after this many steps (-1: no limit).")] = -1,
+    adapt: Annotated[list[Path] | None, typer.Option(help="Span-annotated in-domain file(s) for a second stage that trains labels and spans together.")] = None,
+    adapt_epochs: Annotated[int, typer.Option(help="Epochs of the --adapt stage.")] = 2,
+    adapt_learning_rate: Annotated[float, typer.Option(help="Peak learning rate of the --adapt stage.")] = 2e-5,
+    adapt_seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds: one --adapt run each from the same weights, averaged into one model; default: --seed.")] = None,
 ) -> None:
     """Fine-tune a model on labelled sentences; writes the model, report and model card."""
     from .train import TrainConfig
@@ -184,10 +188,20 @@ def train(
         name=name, version=version, epochs=epochs, learning_rate=learning_rate,
         batch_size=batch_size, max_length=max_length, class_weights=class_weights,
         early_stopping_patience=patience, seed=seed, resume=resume, max_steps=max_steps,
+        adapt=[str(p) for p in adapt or []], adapt_epochs=adapt_epochs,
+        adapt_learning_rate=adapt_learning_rate,
+        adapt_seeds=_seeds(adapt_seeds),
     )
     report = run_training(config)
     _print_summary(report)
     typer.echo(f"model written to {output}")
+
+
+def _seeds(text: str | None) -> list[int]:
+    try:
+        return [int(x) for x in (text or "").split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"--adapt-seeds takes comma-separated integers, got {text!r}") from None
 
 
 def _print_summary(report: dict) -> None:

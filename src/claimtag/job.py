@@ -67,6 +67,9 @@ class BatchSummary:
     seconds: float = 0.0
     output: str | None = None
     resumed_records: int = 0
+    #: of ``seconds``, loading the model and warming it up (in this process; worker processes
+    #: load theirs in parallel and are not counted)
+    load_seconds: float = 0.0
 
     @property
     def exit_code(self) -> int:

@@ -89,6 +89,7 @@ def write_model_card(model_dir: Path, report: dict[str, Any], meta: ModelMeta) -
         f"- training sentences: {report.get('train_sentences', '?')} (data hash {meta.data_hash})",
         f"- epochs (max): {config.get('epochs')}, learning rate {config.get('learning_rate')}, "
         f"batch {config.get('batch_size')}, max length {meta.max_length}, seed {config.get('seed')}",
+        *_adapt_line(config),
         f"- wall time: {report.get('train_seconds', '?')} s on the machine that trained it",
         "- recipe: training/README.md; full configuration: train_config.json",
         "",
@@ -113,6 +114,15 @@ def write_model_card(model_dir: Path, report: dict[str, Any], meta: ModelMeta) -
     path = Path(model_dir) / "README.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _adapt_line(config: dict[str, Any]) -> list[str]:
+    """The second stage, when the recipe had one (``--adapt``)."""
+    if not config.get("adapt"):
+        return []
+    return [f"- then {config.get('adapt_epochs')} epochs on {', '.join(config['adapt'])} at "
+            f"learning rate {config.get('adapt_learning_rate')}, training the encoder, the "
+            "classifier and the span head together (sentence-label loss + span loss)"]
 
 
 def _span_section(report: dict[str, Any]) -> list[str]:

@@ -73,13 +73,13 @@ class JobOutput:
         if self.sink is not None:
             self.sink.close()
 
-    def summary(self, seconds: float) -> BatchSummary:
+    def summary(self, seconds: float, load_seconds: float = 0.0) -> BatchSummary:
         """The run's summary, also said on stderr (unless quiet)."""
         if self.complete:
             say(self.config, f"{self.config.output} is already complete (pass --overwrite to "
                 "redo it)")
             seconds = 0.0
-        summary = BatchSummary(**self.counts, seconds=seconds,
+        summary = BatchSummary(**self.counts, seconds=seconds, load_seconds=load_seconds,
                                output=None if self.to_stdout else self.config.output,
                                resumed_records=0 if self.complete else self.resumed)
         say(self.config, summary.line())

@@ -3,8 +3,10 @@ when it is due (``when``), tagged per token on the sentence classifier's own enc
 
 The head reads two hidden layers of the fine-tuned encoder (a middle one keeps more of the
 token's surface, the last one more of its role), projects them down, and tags every token with
-BIO tags through a width-3 convolution, so a tag sees its neighbours. The encoder is shared and frozen: the
-sentence label is untouched, and one forward pass gives both. The head lives beside the model
+BIO tags through a width-3 convolution, so a tag sees its neighbours. The encoder is shared: one
+forward pass gives both. The head is first fitted on the frozen encoder (:mod:`claimtag.span_train`,
+sentence labels untouched); the default recipe then trains both together on the span-annotated
+real text (:mod:`claimtag.adapt`). The head lives beside the model
 as ``span_head.safetensors`` (float16; its settings in ``claimtag.json`` ``extra.spans``), which plain
 ``transformers`` ignores, so ``pipeline("text-classification", model=DIR)`` still loads the
 sentence classifier.

@@ -50,7 +50,7 @@ def token_tags(text: str, spans: dict[str, tuple[int, int]],
     return tags
 
 
-class _Cache:
+class FeatureCache:
     """Frozen-encoder features and tags of a list of sentences."""
 
     def __init__(self, model: torch.nn.Module, tokenizer, examples: Sequence[Example],
@@ -105,8 +105,8 @@ def train_head(model_dir: Path, train: Sequence[Example], dev: Sequence[Example]
                                                                    dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     meta = ModelMeta.load(model_dir, model.config.id2label)
-    train_cache = _Cache(model, tokenizer, train, config, meta.max_length)
-    dev_cache = _Cache(model, tokenizer, dev, config, meta.max_length)
+    train_cache = FeatureCache(model, tokenizer, train, config, meta.max_length)
+    dev_cache = FeatureCache(model, tokenizer, dev, config, meta.max_length)
     head = SpanHead(model.config.hidden_size, config)
     optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
     best: tuple[float, dict] = (-1.0, {})
@@ -125,7 +125,7 @@ def train_head(model_dir: Path, train: Sequence[Example], dev: Sequence[Example]
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        scores = _dev_scores(head, dev_cache, dev)
+        scores = dev_scores(head, dev_cache, dev)
         logger.info("span head epoch %d: dev overlap F1 %s", epoch + 1, scores)
         mean = float(np.mean([scores[k]["f1"] for k in SPAN_TYPES]))
         if mean > best[0]:
@@ -143,7 +143,7 @@ def train_head(model_dir: Path, train: Sequence[Example], dev: Sequence[Example]
     return record
 
 
-def _dev_scores(head: SpanHead, cache: _Cache, examples: Sequence[Example]) -> dict[str, dict]:
+def dev_scores(head: SpanHead, cache: FeatureCache, examples: Sequence[Example]) -> dict[str, dict]:
     from .span_eval import span_scores
     from .spans import decode
 

@@ -153,8 +153,9 @@ class Tagger:
             logits, span_logits = self.backend.forward(input_ids, mask)
             probs[chunk] = _softmax(logits / self.meta.temperature)
             if span_logits is not None:
+                batch_tags = _softmax(span_logits)  # one call per batch, not per sentence
                 for row, i in enumerate(chunk):
-                    tag_probs[i] = _softmax(span_logits[row, : len(ids[i])])
+                    tag_probs[i] = batch_tags[row, : len(ids[i])]
         predictions = [self._prediction(p, t) for p, t in zip(probs, truncated)]
         if with_spans:
             predictions = [replace(p, spans=decode(tp, off, s, p.label))
@@ -260,6 +261,7 @@ def with_sources(tagged: list[TaggedSentence]) -> list[TaggedSentence]:
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    """Softmax over the last axis."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return exp / exp.sum(axis=-1, keepdims=True)

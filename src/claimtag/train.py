@@ -3,7 +3,8 @@
 Reads top to bottom: load and check data -> pick label set and starting weights -> tokenise ->
 train with early stopping on dev macro-F1 -> fit a temperature on dev -> save in float16
 (computed in float32) -> when the data has span annotations, fit the span head on the frozen
-encoder (:mod:`claimtag.span_train`) -> build the int8 ONNX file -> reload the saved model and
+encoder (:mod:`claimtag.span_train`) -> with ``adapt`` files, train encoder, classifier and head
+together on them (:mod:`claimtag.adapt`) -> build the int8 ONNX file -> reload the saved model and
 score it next to the TF-IDF baseline (spans next to the rule baseline) -> write report and card.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .adapt import AdaptConfig, adapt
 from .data import (
     DataError,
     Example,
@@ -36,6 +38,7 @@ from .onnx_export import ship_int8
 from .span_eval import evaluate_spans, resolution_scores
 from .span_train import has_spans, train_head
 from .tagger import Tagger
+from .weights import fit_temperature, save_weights
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +71,12 @@ class TrainConfig:
     calibrate: bool = True
     resume: bool = False
     max_steps: int = -1
+    #: span-annotated in-domain files for the second, joint stage (:mod:`claimtag.adapt`)
+    adapt: list[str] = field(default_factory=list)
+    adapt_epochs: int = 2
+    adapt_learning_rate: float = 2e-5
+    #: one adapt run per seed, weights averaged; empty: one run with ``seed``
+    adapt_seeds: list[int] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -92,6 +101,7 @@ class LoadedData:
     dev: list[Example]
     slices: dict[str, list[Example]]
     labels: LabelSet
+    adapt: list[Example] = field(default_factory=list)
 
 
 def load_data(config: TrainConfig) -> LoadedData:
@@ -116,7 +126,8 @@ def load_data(config: TrainConfig) -> LoadedData:
         slices["hard_cases"] = load_examples(config.hard_cases, labels, split="test")
     if config.seed_labels:
         slices["seed"] = load_many(config.seed_labels, labels)
-    return LoadedData(train, dev, {k: v for k, v in slices.items() if v}, labels)
+    return LoadedData(train, dev, {k: v for k, v in slices.items() if v}, labels,
+                      load_many(config.adapt, labels))
 
 
 def _labels_for(base: str, train: list[Example]) -> LabelSet:
@@ -224,8 +235,7 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
     train_seconds = time.time() - started
 
     out.mkdir(parents=True, exist_ok=True)
-    trainer.model.half().save_pretrained(out, safe_serialization=True)
-    compute_in_float32(out)
+    save_weights(trainer.model, out)
     tokenizer.save_pretrained(out)
     meta = ModelMeta(
         name=config.name, version=config.version, labels=labels, max_length=config.max_length,
@@ -236,6 +246,15 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
         meta.save(out)  # the head trainer reads it
         meta.extra["spans"] = train_head(out, data.train, data.dev, seed=config.seed, ship=False)
         meta.save(out)  # the export reads the head's settings from it
+    if data.adapt:
+        stage = adapt(out, data.adapt, data.dev, AdaptConfig(
+            epochs=config.adapt_epochs, learning_rate=config.adapt_learning_rate,
+            seeds=tuple(config.adapt_seeds or [config.seed])))
+        meta.temperature = stage["temperature"]
+        meta.extra["adapt"] = stage["adapt"]
+        if "spans" in stage:
+            meta.extra["spans"] = stage["spans"]
+        meta.save(out)
     meta.extra["onnx"] = ship_int8(out)  # after the weights and head: it records their hash
     meta.save(out)
     config.save(out / "train_config.json")
@@ -247,16 +266,6 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
 
 #: below this many span-annotated training sentences no span head is trained
 MIN_SPAN_SENTENCES = 200
-
-
-def compute_in_float32(model_dir: Path) -> None:
-    """Weights stay float16 on disk (half the size), but the config says float32, so plain
-    ``transformers`` (whose default dtype is the config's) computes in float32 on CPU, where
-    float16 matmuls are several times slower."""
-    file = Path(model_dir) / "config.json"
-    config = json.loads(file.read_text())
-    config["dtype"] = "float32"
-    file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def last_checkpoint(checkpoints: Path) -> Path | None:
@@ -342,25 +351,6 @@ def _compute_metrics(eval_pred: Any) -> dict[str, float]:
     predicted = np.argmax(logits, axis=1)
     return {"macro_f1": float(f1_score(gold, predicted, average="macro")),
             "accuracy": float(accuracy_score(gold, predicted))}
-
-
-def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
-    """Temperature T minimising dev negative log-likelihood of softmax(logits / T)."""
-    import torch
-
-    logits_t = torch.tensor(logits, dtype=torch.float32)
-    gold_t = torch.tensor(gold, dtype=torch.long)
-    log_t = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(logits_t / log_t.exp(), gold_t)
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 
 def _base_name(base: str) -> str:
