@@ -1,7 +1,17 @@
-"""What the command-line modules share without importing each other: the usage error and the
-``--date`` check (``cli`` and ``cli_tracker`` both import this module, never each other's)."""
+"""What the command-line modules share without importing each other: the usage error, the
+``--model`` option and the ``--date`` check (``cli``, ``cli_tracker`` and ``cli_training`` import
+this module, never each other)."""
 
 from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Model directory; default: the bundled claimtag-news."),
+]
 
 
 class UsageError(Exception):
