@@ -227,3 +227,7 @@ def test_adapt_stage_trains_labels_and_spans_together(tmp_path: Path, monkeypatc
     assert after.scores != before.scores
     assert after.spans["source"].text == "Police"
     assert after.spans["when"].text == "next week"
+    (tmp_path / "empty.jsonl").write_text("")
+    empty = CliRunner().invoke(app, [*args, "--output", str(tmp_path / "x"), "--adapt",
+                                     str(tmp_path / "empty.jsonl")])
+    assert empty.exit_code != 0 and "--adapt: no sentences" in str(empty.exception)

@@ -126,8 +126,10 @@ def load_data(config: TrainConfig) -> LoadedData:
         slices["hard_cases"] = load_examples(config.hard_cases, labels, split="test")
     if config.seed_labels:
         slices["seed"] = load_many(config.seed_labels, labels)
-    return LoadedData(train, dev, {k: v for k, v in slices.items() if v}, labels,
-                      load_many(config.adapt, labels))
+    adapt_rows = load_many(config.adapt, labels)
+    if config.adapt and not adapt_rows:
+        raise DataError(f"--adapt: no sentences in {config.adapt}")
+    return LoadedData(train, dev, {k: v for k, v in slices.items() if v}, labels, adapt_rows)
 
 
 def _labels_for(base: str, train: list[Example]) -> LabelSet:
