@@ -90,7 +90,8 @@ def write_model_card(model_dir: Path, report: dict[str, Any], meta: ModelMeta) -
         f"- epochs (max): {config.get('epochs')}, learning rate {config.get('learning_rate')}, "
         f"batch {config.get('batch_size')}, max length {meta.max_length}, seed {config.get('seed')}",
         *_adapt_line(config),
-        f"- wall time: {report.get('train_seconds', '?')} s on the machine that trained it",
+        f"- wall time of the first stage (training and calibration): {report.get('train_seconds', '?')} s "
+        "on the machine that trained it",
         "- recipe: training/README.md; full configuration: train_config.json",
         "",
         "## Limits",
