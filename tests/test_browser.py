@@ -177,8 +177,9 @@ def _paste(page, text: str) -> None:
     assert page.input_value("#text") == text
 
 
-def _tag(page, url: str, text: str, state: str = "done") -> None:
-    page.goto(url + "/")
+def _tag(page, url: str, text: str, state: str = "done", goto: bool = True) -> None:
+    if goto:
+        page.goto(url + "/")
     page.wait_for_function("document.getElementById('model-info').textContent.includes('(onnx)')")
     _paste(page, text)
     page.get_by_role("button", name="Tag sentences").click()
@@ -287,3 +288,26 @@ def test_tab_to_a_sentence_shows_its_probabilities(page, server, seed_text, api_
     assert page.evaluate("document.activeElement.dataset.index") == "1"
     tooltip.wait_for(state="visible")
     assert abs(_tip_score(tooltip) - api_rows[1]["score"]) <= 0.0051
+
+
+def test_with_a_date_the_tooltip_shows_source_cue_when_and_due(page, server, seed_text) -> None:
+    """The article date goes into the request; the first forecast's spans and due interval are
+    the API's (the same request, made directly)."""
+    expected = httpx.post(server.url + "/v1/tag", json={"text": seed_text, "date": "2016-10-26"},
+                          timeout=60).json()["sentences"]
+    index, row = next((i, r) for i, r in enumerate(expected) if r.get("due"))
+    page.goto(server.url + "/")
+    page.get_by_label("Article date").fill("2016-10-26")
+    _tag(page, server.url, seed_text, goto=False)
+    page.mouse.move(0, 0)  # a hovered sentence would show its own tooltip
+    page.get_by_test_id("sentence").nth(index).focus()
+    tooltip = page.get_by_test_id("tooltip")
+    tooltip.wait_for(state="visible")
+    assert tooltip.get_by_test_id("span-source").inner_text() == f"Source: {row['source']['text']}"
+    assert tooltip.get_by_test_id("span-cue").inner_text() == f"Cue: {row['cue']['text']}"
+    assert tooltip.get_by_test_id("span-when").inner_text() == f"When: {row['when']['text']}"
+    due = tooltip.get_by_test_id("span-due").inner_text()
+    assert due == f"Due: {row['due']['start']} to {row['due']['end']}"
+    page.get_by_test_id("sentence").nth(0).focus()  # the photo caption: no spans
+    assert tooltip.get_by_test_id("span-source").count() == 0
+

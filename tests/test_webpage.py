@@ -14,7 +14,7 @@ from claimtag.serve import Settings, create_app
 from claimtag.serve.webpage import ASSETS, static_file
 
 #: Controls a real-browser test will drive: each needs a stable id and data-testid.
-CONTROLS = ("api-key", "text", "file", "format-text", "format-jsonl", "tag-button",
+CONTROLS = ("api-key", "date", "text", "file", "format-text", "format-jsonl", "tag-button",
             "clear-button", "filter", "copy-json", "copy-csv", "download-json", "download-csv",
             "status", "error", "results", "legend", "counts", "output", "tooltip", "main")
 

@@ -8,7 +8,7 @@ const PALETTE = [
   ["#999999", "dotted"], ["#CC79A7", "solid"], ["#56B4E9", "dashed"], ["#000000", "dotted"],
 ];
 const CSV_COLUMNS = ["doc_id", "sent_index", "start", "end", "text", "label", "score", "scores",
-  "model"];
+  "model", "source", "cue", "when", "named_source", "due"];
 const $ = (id) => document.getElementById(id);
 let model = null;   // GET /v1/model, once it answered
 let result = null;  // {model, sentences, documents: [{id, text}], labels}
@@ -71,7 +71,13 @@ async function loadModel() {
 // The request body for what is in the text box: one text, or documents from JSON lines.
 function requestBody() {
   const text = $("text").value;
-  if (!$("format-jsonl").checked) return {text};
+  const date = $("date").value;  // YYYY-MM-DD or empty: the server resolves due dates from it
+  const body = $("format-jsonl").checked ? {documents: documentsOf(text)} : {text};
+  if (date) body.date = date;
+  return body;
+}
+
+function documentsOf(text) {
   const documents = [];
   text.split(/\r?\n/).forEach((line, i) => {
     if (!line.trim()) return;
@@ -84,7 +90,7 @@ function requestBody() {
     documents.push({id: typeof id === "number" && Number.isInteger(id) ? id : String(id),
       text: row.text});
   });
-  return {documents};
+  return documents;
 }
 
 function labelOrder(rows) {
@@ -168,12 +174,31 @@ function showTip(mark) {
   tip.replaceChildren(el("strong", {}, `${display(row.label)}, score ${row.score.toFixed(2)}`),
     el("table", {}, el("tbody", {}, ...probabilities.map(([label, p]) => el("tr", {},
       el("th", {scope: "row"}, display(label)), el("td", {}, p.toFixed(2)),
-      el("td", {"aria-hidden": "true"}, el("meter", {min: "0", max: "1", value: String(p)})))))));
+      el("td", {"aria-hidden": "true"}, el("meter", {min: "0", max: "1", value: String(p)})))))),
+    ...spanLines(row));
   tip.hidden = false;
   const box = mark.getBoundingClientRect();
   const left = Math.min(box.left, document.documentElement.clientWidth - tip.offsetWidth - 8);
   tip.style.left = `${Math.max(8, left) + window.scrollX}px`;
   tip.style.top = `${box.bottom + window.scrollY + 6}px`;
+}
+
+// Who said it, the reporting words, a forecast's time phrase and due date, as lines under the
+// probabilities; nothing for a sentence without them.
+function spanLines(row) {
+  const lines = [];
+  if (row.source) {
+    const named = row.named_source ? ` (${row.named_source})` : "";
+    lines.push(["Source", `${row.source.text}${named}`]);
+  }
+  if (row.cue) lines.push(["Cue", row.cue.text]);
+  if (row.when) lines.push(["When", row.when.text]);
+  if (row.due) {
+    const span = row.due.start === row.due.end ? row.due.start : `${row.due.start} to ${row.due.end}`;
+    lines.push(["Due", span]);
+  }
+  return lines.map(([name, value]) => el("p", {class: "span", "data-testid": "span-" +
+    name.toLowerCase()}, el("b", {}, name + ": "), value));
 }
 
 function hideTip() { $("tooltip").hidden = true; }
