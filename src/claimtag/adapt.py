@@ -109,7 +109,8 @@ def adapt(model_dir: Path, train: Sequence[Example], dev: Sequence[Example],
     model, head = _load(model_dir)
     meta = ModelMeta.load(model_dir, model.config.id2label)
     rows = _encode(tokenizer, train, meta.labels, meta.max_length)
-    runs = [_train_once(model_dir, rows, config, seed, tokenizer.pad_token_id or 0)
+    start = (_copy(model.state_dict()), _copy(head.state_dict()) if head is not None else {})
+    runs = [_train_once(model, head, start, rows, config, seed, tokenizer.pad_token_id or 0)
             for seed in config.seeds]
     model.load_state_dict(_mean([r[0] for r in runs]))
     if head is not None:
@@ -146,15 +147,24 @@ def _mean(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
             else states[0][k] for k in states[0]}
 
 
-def _train_once(model_dir: Path, rows: list[_Encoded], config: AdaptConfig, seed: int,
+def _copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in state.items()}
+
+
+def _train_once(model: torch.nn.Module, head: SpanHead | None,
+                start: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]],
+                rows: list[_Encoded], config: AdaptConfig, seed: int,
                 pad_id: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """One run of the stage from the weights in ``model_dir``; returns the trained weights of
-    the classifier and of the head (empty without a head)."""
+    """One run of the stage from the ``start`` weights (loaded into ``model`` and ``head``
+    first, so every seed starts from the same point without reading the files again);
+    returns the trained weights of the classifier and of the head (empty without a head)."""
     from transformers import get_linear_schedule_with_warmup
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    model, head = _load(model_dir)
+    model.load_state_dict(start[0])
+    if head is not None:
+        head.load_state_dict(start[1])
     steps = config.epochs * -(-len(rows) // config.batch_size)
     groups = [{"params": list(model.parameters()), "lr": config.learning_rate}]
     if head is not None:
@@ -182,8 +192,7 @@ def _train_once(model_dir: Path, rows: list[_Encoded], config: AdaptConfig, seed
             losses.append(loss.item())
         logger.info("adapt seed %d epoch %d: mean loss %.4f", seed, epoch + 1,
                     float(np.mean(losses)))
-    return ({k: v.detach().clone() for k, v in model.state_dict().items()},
-            {k: v.detach().clone() for k, v in head.state_dict().items()} if head else {})
+    return _copy(model.state_dict()), _copy(head.state_dict()) if head is not None else {}
 
 
 def _dev_logits(model: torch.nn.Module, tokenizer, dev: Sequence[Example], meta: ModelMeta

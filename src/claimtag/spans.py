@@ -74,8 +74,10 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
     Spans are widened to whole words.
     """
     index: tuple[str, Sequence[int]] | None = None  # built only if some span is found
-    real = np.array([end > start for start, end in offsets], dtype=bool)
     found: dict[str, Span] = {}
+    if not any(label in ALLOWED[kind] for kind in SPAN_TYPES):
+        return found  # fact and other sentences: nothing to decode
+    real = np.array([end > start for start, end in offsets], dtype=bool)
     for kind in SPAN_TYPES:
         if label not in ALLOWED[kind]:
             continue
