@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from claimtag import batch as batch_module
 from claimtag.batch import BatchConfig, Reporter, run_batch
 from claimtag.cli import app
-from claimtag.corpus import CorpusError
+from claimtag.records import CorpusError
 
 SENTENCES = [
     "The council will vote on the new budget next Tuesday.",
@@ -92,7 +92,7 @@ def test_every_input_format_gives_the_same_rows(tiny_model_dir: Path, tmp_path: 
     assert [r[1:] for r in comparable(line_rows)] == strip
     assert line_rows[0]["doc_id"] == f"{tmp_path / 'lines.txt'}:1"
     row = reference[0]
-    from claimtag.corpus import SPAN_COLUMNS
+    from claimtag.records import SPAN_COLUMNS
 
     assert list(row) == ["doc_id", "sent_index", "start", "end", "text", "label", "score",
                          "scores", "model", *SPAN_COLUMNS]  # span columns after the old ones

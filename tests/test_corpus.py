@@ -11,19 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from claimtag.corpus import (
-    SPAN_COLUMNS,
-    CorpusError,
-    CsvWriter,
-    JsonlWriter,
-    ReadOptions,
-    count_records,
-    expand_inputs,
-    output_format,
-    read_file,
-    read_records,
-    rows_to_table,
-)
+from claimtag.corpus import count_records, expand_inputs, read_file, read_records
+from claimtag.records import SPAN_COLUMNS, CorpusError, ReadOptions
+from claimtag.writers import CsvWriter, JsonlWriter, output_format, rows_to_table
 
 
 def _records(path: Path | str, **options):

@@ -7,7 +7,8 @@ import pytest
 
 from claimtag import Tagger
 from claimtag.data import DataError
-from claimtag.train import TrainConfig, train
+from claimtag.train import train
+from claimtag.train_setup import TrainConfig
 from claimtag.weights import fit_temperature
 
 SENTENCES = {

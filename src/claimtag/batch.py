@@ -25,10 +25,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .corpus import CorpusError, ReadOptions, Record, error_row, expand_inputs, read_file, sentence_row
+from .corpus import expand_inputs, read_file
 from .job import ENGINES, BatchConfig, BatchSummary
 from .progress import Reporter, total_records
+from .records import CorpusError, ReadOptions, Record
 from .resume import JobOutput
+from .writers import error_row, sentence_row
 
 #: One tagged sentence as it travels back from a worker: start, end, label, score, scores.
 #: start, end, label, score, scores and the span columns that are set

@@ -288,8 +288,8 @@ def classify(
     Empty documents give no rows; the summary counts them.
     """
     from .batch import BatchConfig, run_batch
-    from .corpus import CorpusError
     from .distributed import run_ray
+    from .records import CorpusError
 
     if engine not in ("local", "ray"):
         raise UsageError(f"--engine must be local or ray, got {engine!r}")

@@ -130,8 +130,9 @@ def sources(
 def _run_rows(inputs: list[str], rows_path: str, output: str | None,
               **options: Any) -> BatchSummary:
     """Run the batch job into ``rows_path`` as ``claimtag classify -o ROWS`` would (resuming)."""
-    from .corpus import STDIN, CorpusError, output_format
     from .job import BatchConfig
+    from .records import STDIN, CorpusError
+    from .writers import output_format
 
     if options["engine"] not in ("local", "ray"):
         raise UsageError(f"--engine must be local or ray, got {options['engine']!r}")
@@ -159,7 +160,7 @@ def _run_rows(inputs: list[str], rows_path: str, output: str | None,
 
 def _write(path: str, write: Any) -> Any:
     """Call ``write`` (which writes ``path``), turning file-system errors into a usage error."""
-    from .corpus import CorpusError
+    from .records import CorpusError
 
     try:
         return write()

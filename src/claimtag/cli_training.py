@@ -41,8 +41,8 @@ def train(
     adapt_seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds: one --adapt run each from the same weights, averaged into one model; default: --seed.")] = None,
 ) -> None:
     """Fine-tune a model on labelled sentences; writes the model, report and model card."""
-    from .train import TrainConfig
     from .train import train as run_training
+    from .train_setup import TrainConfig
 
     config = TrainConfig(
         train=[str(p) for p in train_files], output_dir=str(output),
@@ -200,9 +200,10 @@ def select_command(
     """Pick the sentences to label next (least certain first, no near-duplicates), with the
     model's predictions as pre-annotations."""
     from .active import select
-    from .corpus import ReadOptions, read_records
+    from .corpus import read_records
     from .data import Example, write_jsonl
     from .labelstudio import labeling_config, to_tasks, write_tasks
+    from .records import ReadOptions
     from .tagger import Tagger
 
     tagger = Tagger.load(model)

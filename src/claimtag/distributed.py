@@ -42,9 +42,10 @@ from .batch import (
     skip_records,
     tag_texts,
 )
-from .corpus import STDIN, CorpusError, ReadOptions, Record, expand_inputs, read_file
+from .corpus import expand_inputs, read_file
 from .job import BatchConfig, BatchSummary
 from .progress import Reporter
+from .records import STDIN, CorpusError, ReadOptions, Record
 from .resume import JobOutput
 
 logger = logging.getLogger(__name__)

