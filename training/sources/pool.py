@@ -6,6 +6,7 @@ and by each source's selection rule below, so the pool can be drawn again identi
 
 Run: python -m training.sources.pool --clones CLONES --out POOL.jsonl
      python -m training.sources.pool --clones CLONES --out POOL2.jsonl --v2 raw/real/documents.jsonl
+     python -m training.sources.pool --clones CLONES --out POOL3.jsonl --v3 raw/real/documents.jsonl
 """
 
 from __future__ import annotations
@@ -131,6 +132,15 @@ def draw_v2(clones: Path, drawn: set[tuple[str, str]], seed: int = 2027) -> list
     return _finish(docs)
 
 
+def draw_v3(clones: Path, drawn: set[tuple[str, str]]) -> list[dict]:
+    """The third pool: every Wikinews 2019-20 article that pools v1 and v2 left out (general
+    news in the writer's own voice, the genre the model was weakest on); ``drawn`` holds the
+    (path, record) of both earlier pools."""
+    return _finish([d for path in ("data/wikinews_2019.csv", "data/wikinews_2020.csv")
+                    for d in _documents(clones, "wikinews-2019-20", path)
+                    if (d["path"], d["record"]) not in drawn])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clones", type=Path, required=True)
@@ -138,10 +148,13 @@ def main() -> None:
     parser.add_argument("--v2", type=Path, metavar="DOCUMENTS",
                         help="draw pool v2 instead, leaving out the documents in DOCUMENTS "
                              "(raw/real/documents.jsonl)")
+    parser.add_argument("--v3", type=Path, metavar="DOCUMENTS",
+                        help="draw pool v3 instead, leaving out the documents in DOCUMENTS")
     args = parser.parse_args()
-    if args.v2:
-        drawn = {(d["path"], d["record"]) for d in map(json.loads, args.v2.open(encoding="utf-8"))}
-        docs = draw_v2(args.clones, drawn)
+    if args.v2 or args.v3:
+        done = args.v2 or args.v3
+        drawn = {(d["path"], d["record"]) for d in map(json.loads, done.open(encoding="utf-8"))}
+        docs = draw_v2(args.clones, drawn) if args.v2 else draw_v3(args.clones, drawn)
     else:
         docs = draw(args.clones)
     with args.out.open("w", encoding="utf-8") as fh:
