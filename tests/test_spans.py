@@ -64,18 +64,35 @@ def test_decode_widens_to_words_and_gates_by_label() -> None:
 
 
 def test_decode_keeps_a_token_whose_span_probability_is_split_between_b_and_i() -> None:
-    """Argmax would say O for "tomorrow" (0.55 against 0.25 + 0.2); B + I says inside."""
-    text = "Officials said it will rain tomorrow."
-    offsets = [(0, 0), (0, 9), (10, 14), (15, 17), (18, 22), (23, 27), (28, 36), (36, 37), (0, 0)]
+    """Argmax would say O for "Friday" (0.55 against 0.25 + 0.2); B + I says inside."""
+    text = "Officials said it will rain on Friday."
+    offsets = [(0, 0), (0, 9), (10, 14), (15, 17), (18, 22), (23, 27), (28, 30), (31, 37),
+               (37, 38), (0, 0)]
     probs = np.full((len(offsets), len(TAGS)), 0.0)
     probs[:, 0] = 1.0
+    probs[7] = 0.0
+    probs[7, [0, TAGS.index("B-when"), TAGS.index("I-when")]] = [0.55, 0.2, 0.25]
+    assert decode(probs, offsets, text, "forecast")["when"].text == "on Friday"
+    probs[7, [0, TAGS.index("B-when"), TAGS.index("I-when")]] = [0.7, 0.1, 0.2]
+    assert "when" not in decode(probs, offsets, text, "forecast")
+
+
+def test_decode_snaps_a_when_to_its_time_expression_and_drops_one_that_names_no_time() -> None:
+    text = "It will reopen on Monday,  officials said, as needed."
+    # tokens of "It will reopen on Monday, officials said, as needed."
+    offsets = [(0, 0), (0, 2), (3, 7), (8, 14), (15, 17), (18, 24), (24, 25), (26, 35),
+               (36, 40), (40, 41), (42, 44), (45, 51), (51, 52), (0, 0)]
+    probs = np.full((len(offsets), len(TAGS)), 0.0)
+    probs[:, 0] = 1.0
+    probs[4] = 0.0
+    probs[5, TAGS.index("B-when")] = 1.0  # "Monday": the head left out the preposition
+    when = decode(probs, offsets, text, "forecast")["when"]
+    assert (when.text, text[when.start:when.end]) == ("on Monday", "on Monday")
     probs[5] = 0.0
-    probs[5, TAGS.index("B-when")] = 1.0
-    probs[6] = 0.0
-    probs[6, [0, TAGS.index("B-when"), TAGS.index("I-when")]] = [0.55, 0.2, 0.25]
-    assert decode(probs, offsets, text, "forecast")["when"].text == "rain tomorrow"
-    probs[6, [0, TAGS.index("B-when"), TAGS.index("I-when")]] = [0.7, 0.1, 0.2]
-    assert decode(probs, offsets, text, "forecast")["when"].text == "rain"
+    probs[5, 0] = 1.0
+    probs[11] = 0.0
+    probs[11, TAGS.index("B-when")] = 1.0  # "needed": no time at all
+    assert "when" not in decode(probs, offsets, text, "forecast")
 
 
 def test_pronoun_sources_name_the_last_named_source() -> None:
@@ -231,3 +248,14 @@ def test_adapt_stage_trains_labels_and_spans_together(tmp_path: Path, monkeypatc
     empty = CliRunner().invoke(app, [*args, "--output", str(tmp_path / "x"), "--adapt",
                                      str(tmp_path / "empty.jsonl")])
     assert empty.exit_code != 0 and "--adapt: no sentences" in str(empty.exception)
+
+
+def test_a_forecast_without_a_when_from_the_head_takes_its_forward_time_expression() -> None:
+    text = "The vote will be held tonight."
+    offsets = [(0, 0), (0, 3), (4, 8), (9, 13), (14, 16), (17, 21), (22, 29), (29, 30), (0, 0)]
+    probs = np.full((len(offsets), len(TAGS)), 0.0)
+    probs[:, 0] = 1.0
+    when = decode(probs, offsets, text, "forecast")["when"]
+    assert (when.text, when.start, when.score) == ("tonight", 22, 0.0)
+    assert "when" not in decode(probs, offsets, "The vote was held last night.", "forecast")
+    assert "when" not in decode(probs, offsets, text, "claim")

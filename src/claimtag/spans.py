@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .span_head import SPAN_TYPES, TAGS
+from .timephrase import forward_expression, snap_when
 
 #: which labels may carry which span (training/guidelines.md, "Spans")
 ALLOWED = {"source": {"claim", "denial", "forecast"}, "cue": {"claim", "denial", "forecast"},
@@ -71,7 +72,9 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
     normalised sentence, (0, 0) for special tokens. A span is a run of tokens whose B + I
     probability for its kind is at least :data:`INSIDE` (a B inside a run continues it: the
     head often opens every word of a long noun phrase); the run with the highest mean wins.
-    Spans are widened to whole words.
+    Spans are widened to whole words, and a ``when`` to the time expressions it overlaps
+    (:func:`claimtag.timephrase.snap_when`); a forecast whose head found none there gets its
+    first forward-pointing time expression, if it has one.
     """
     index: tuple[str, Sequence[int]] | None = None  # built only if some span is found
     found: dict[str, Span] = {}
@@ -82,20 +85,47 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
         if label not in ALLOWED[kind]:
             continue
         inside_p = probs[:, TAGS.index(f"B-{kind}")] + probs[:, TAGS.index(f"I-{kind}")]
-        edges = np.diff(np.concatenate(([0], (inside_p >= INSIDE) & real, [0])).astype(np.int8))
-        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        if not len(starts):
+        best = _best_run(inside_p, real)
+        if best is None and kind != "when":
             continue
-        total = np.concatenate(([0.0], np.cumsum(inside_p)))
-        means = (total[stops] - total[starts]) / (stops - starts)
-        score, first, last = max(zip(means.tolist(), starts.tolist(), (stops - 1).tolist()))
         if index is None:
             index = normalized_index(original)
         normal, where = index
-        start, end = _whole_words(normal, offsets[first][0], offsets[last][1])
+        if best is None:
+            chars = None
+        else:
+            score, first, last = best
+            chars = _whole_words(normal, offsets[first][0], offsets[last][1])
+        if kind == "when":  # a time expression, or none
+            chars = snap_when(normal, *chars) if chars else None
+            if chars is None:
+                chars = forward_expression(normal)
+                if chars is None:
+                    continue
+                score = _mean_inside(inside_p, offsets, real, *chars)
+        start, end = chars
         o_start, o_end = where[start], where[end - 1] + 1
         found[kind] = Span(original[o_start:o_end], o_start, o_end, round(score, 4))
     return found
+
+
+def _best_run(inside_p: np.ndarray, real: np.ndarray) -> tuple[float, int, int] | None:
+    """(mean probability, first token, last token) of the best run of inside tokens."""
+    edges = np.diff(np.concatenate(([0], (inside_p >= INSIDE) & real, [0])).astype(np.int8))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if not len(starts):
+        return None
+    total = np.concatenate(([0.0], np.cumsum(inside_p)))
+    means = (total[stops] - total[starts]) / (stops - starts)
+    return max(zip(means.tolist(), starts.tolist(), (stops - 1).tolist()))
+
+
+def _mean_inside(inside_p: np.ndarray, offsets: Sequence[tuple[int, int]], real: np.ndarray,
+                 start: int, end: int) -> float:
+    """The head's mean inside probability over the tokens of ``[start, end)``: the score of
+    a span that the rules, not the head, found."""
+    tokens = [i for i, (s, e) in enumerate(offsets) if real[i] and s >= start and e <= end]
+    return float(np.mean(inside_p[tokens])) if tokens else 0.0
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:

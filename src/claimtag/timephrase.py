@@ -1,0 +1,80 @@
+"""Time expressions in a sentence, to give a predicted ``when`` span its whole phrase.
+
+The span head finds *where* a forecast's time phrase is, but its edges are loose: it drops the
+preposition the guidelines include ("for March 3", "within the next 10 days"), cuts phrases
+("over" for "over time", "year" for "a year", "On" for "On Wednesday") and, now and then,
+marks a word that names no time at all ("needed", "incoming"). :func:`snap_when` widens a
+predicted span to every time expression it overlaps and drops a span that overlaps none.
+Event-anchored phrases ("after the Supreme Court revisits the case") overlap no pattern here
+and are dropped too: on the real dev data that loses fewer right spans than it removes wrong
+ones (training/README.md, "Span decoding").
+"""
+
+from __future__ import annotations
+
+import re
+
+_MONTH = (r"(?:jan(?:uary|\.)?|feb(?:ruary|\.)?|mar(?:ch|\.)?|apr(?:il|\.)?|may|june?|july?|"
+          r"aug(?:ust|\.)?|sept?(?:ember|\.)?|oct(?:ober|\.)?|nov(?:ember|\.)?|dec(?:ember|\.)?)")
+_DAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_PART_OF_DAY = r"(?:morning|afternoon|evening|night)"
+_NUMBER = (r"(?:\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+           r"twelve|fifteen|eighteen|twenty|thirty|forty|fifty|a few|a couple of|couple of|few|"
+           r"several|many)")
+_UNIT = r"(?:hours?|days?|weeks?|months?|years?|decades?|quarters?|seasons?|weekends?|centur(?:y|ies))"
+_WHICH = (r"(?:this|next|last|coming|following|upcoming|the next|the coming|the following|"
+          r"the upcoming|the)")
+_YEAR = r"(?:19|20)\d\d"
+_CORE = "|".join([
+    rf"{_DAY}(?:,? {_MONTH} \d{{1,2}})?(?: {_PART_OF_DAY})?",
+    rf"(?:early|mid|late)?[- ]?{_MONTH}(?: \d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?)?(?:,? {_YEAR})?",
+    rf"\d{{1,2}} {_MONTH}(?:,? {_YEAR})?",
+    rf"(?:early|mid|late)?[- ]?{_YEAR}s?",
+    rf"today|tonight|tomorrow(?: {_PART_OF_DAY})?|this (?:morning|afternoon|evening)",
+    rf"{_WHICH} (?:{_NUMBER} )?{_UNIT}",
+    rf"{_WHICH} (?:spring|summer|autumn|fall|winter|weekend)",
+    rf"{_NUMBER}[- ]{_UNIT}(?: (?:time|from now|ahead))?",
+    _UNIT,
+    rf"(?:the )?(?:beginning|start|middle|end|close|first half|second half) of "
+    rf"(?:the |this |next )?(?:year|month|decade|century|week|season|{_YEAR}|{_MONTH})",
+    r"later (?:this|in the) (?:year|month|week|decade|season)",
+    # open-ended phrases ("in the future", "eventually", "over time") name no time: not here
+    r"(?:the )?(?:near|foreseeable) future|(?:the )?(?:short|medium|near)[- ]term",
+    r"soon|shortly|immediately|imminently",
+    r"(?:the )?(?:months|years|weeks|days|decades) (?:ahead|to come)(?: of us)?",
+    r"\d{1,2}(?::\d\d)? ?(?:a\.m\.|p\.m\.|am|pm)",
+])
+_PREPOSITION = (r"(?:(?:as early as|as soon as|no later than|within|until|till|through|before|"
+                r"after|during|over|starting|from|by|for|in|on|at|into|around|beginning|since|"
+                r"across)\s+)?")
+TIME_EXPRESSION = re.compile(rf"(?<!\w){_PREPOSITION}(?:{_CORE})(?!\w)", re.IGNORECASE)
+
+
+def snap_when(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``text[start:end]`` widened to cover every time expression it overlaps, with its
+    preposition, and those right after it ("4 a.m. tomorrow"); ``None`` when it overlaps none."""
+    found = [(m.start(), m.end()) for m in TIME_EXPRESSION.finditer(text)]
+    if not any(s < end and e > start for s, e in found):
+        return None
+    grown = True
+    while grown:  # take in expressions that overlap the span or follow it after one space
+        grown = False
+        for s, e in found:
+            gap = "x" if e <= start else text[end:s] if s >= end else ""
+            if (s < start or e > end) and len(gap) <= 1 and not gap.strip():
+                start, end, grown = min(start, s), max(end, e), True
+    return start, end
+
+
+#: words that point a time expression forward, for a forecast whose head found no phrase
+_FORWARD = re.compile(r"\b(?:tomorrow|tonight|today|next|coming|upcoming|later|within|by|until|"
+                      r"soon|shortly|future|ahead)\b", re.IGNORECASE)
+
+
+def forward_expression(text: str) -> tuple[int, int] | None:
+    """The first time expression of ``text`` that points forward ("tonight", "by 2030",
+    "in the coming weeks"): a forecast's ``when`` where the span head marked none."""
+    for m in TIME_EXPRESSION.finditer(text):
+        if _FORWARD.search(m.group()):
+            return m.start(), m.end()
+    return None
