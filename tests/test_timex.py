@@ -26,6 +26,8 @@ DAY = date(2016, 10, 26)  # the seed article's date
     ("within 18 months", "2016-10-26", "2018-04-27"),
     ("by Christmas", "2016-10-26", "2016-12-25"),
     ("next spring", "2017-03-01", "2017-05-31"),
+    ("in December of this year", "2016-12-01", "2016-12-31"),
+    ("in June of next year", "2017-06-01", "2017-06-30"),
 ])
 def test_news_phrasings_resolve(phrase: str, start: str, end: str) -> None:
     due = resolve(phrase, DAY)

@@ -68,6 +68,8 @@ def resolve(when: str, today: date) -> Due | None:
     if re.fullmatch(r"(?:from )?now(?: on)?|(?:in )?the future|forever|eventually", phrase):
         return None  # open-ended: nothing to check by a date
     phrase = re.sub(r"^(?:(?:in|during|by) )?the week of ", "the week of ", phrase)
+    phrase = re.sub(rf"\b{_MONTH} of (this|next) year\b",  # "June of this year": that June
+                    lambda m: f"{m.group('month')} {today.year + (m.group(2) == 'next')}", phrase)
     span = re.match(r"^(?:from |between )(.+?) (?:through|to|until|and|till) (.+)$", phrase)
     if span:  # "from January 23 through March 9": from the first to the end of the second
         first, second = resolve(span.group(1), today), resolve(span.group(2), today)
