@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed import build_corpus  # noqa: E402
+from news_corpus import build_corpus  # noqa: E402
 
 CHILD = """
 import json, resource, sys, time

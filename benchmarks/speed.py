@@ -1,7 +1,7 @@
 """Sentences per second and peak memory: claimtag end to end against the peers a user would pick.
 
     python benchmarks/speed.py [--model DIR] [--sentences 10000] [--peer-sample 600]
-                               [--optimum-python PATH]
+                               [--rounds 1] [--optimum-python PATH]
 
 Builds a corpus of realistic news documents (the raw training documents in
 training/raw/*/part_*.jsonl, repeated with shuffled paragraphs and changed numbers until it holds
@@ -27,6 +27,8 @@ claimtag is timed end to end on the whole corpus (reading, splitting, tagging, s
 writing), from the moment its model is loaded and warmed up, as the pipelines are timed once
 built and the limit after its warm-up pass; the load time is printed beside it. Printed ratios:
 end to end / peer and end to end / limit, and the cost of the spans, all from this one run.
+On a shared machine rates move by 10-30% between runs; ``--rounds N`` measures everything N
+times, each round in a rotated order, and prints each ratio per round and their median.
 """
 
 from __future__ import annotations
@@ -34,8 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import re
 import resource
 import subprocess
 import sys
@@ -48,46 +48,8 @@ import numpy as np
 from claimtag.onnx_export import SHIPPED_ONNX
 from claimtag.span_head import HEAD_FILE
 
-ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "training" / "raw"
-
-
-def build_corpus(target: int, out: Path) -> list[str]:
-    """Write news documents holding at least ``target`` sentences (as claimtag splits them) to
-    ``out``; returns the sentences."""
-    from claimtag.segment import split_sentences
-
-    docs = []
-    for path in sorted(RAW.glob("*/part_*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            if "sentences" not in record:
-                continue
-            paragraphs: dict[int, list[str]] = {}
-            for sentence in record["sentences"]:
-                paragraphs.setdefault(sentence.get("para", 0), []).append(sentence["text"])
-            docs.append((record["doc_id"], list(paragraphs.values())))
-    if not docs:
-        raise SystemExit(f"no documents under {RAW}")
-    rng = random.Random(13)
-    sentences: list[str] = []
-    with out.open("w", encoding="utf-8") as fh:
-        round_ = 0
-        while len(sentences) < target:
-            for doc_id, paragraphs in docs:
-                paragraphs = list(paragraphs)
-                if round_:
-                    rng.shuffle(paragraphs)
-                text = "\n\n".join(" ".join(p) for p in paragraphs)
-                if round_:  # vary the numbers so no two documents are identical
-                    shift = round_
-                    text = re.sub(r"\d", lambda m, k=shift: str((int(m.group()) + k) % 10), text)
-                fh.write(json.dumps({"id": f"{doc_id}-{round_}", "text": text}) + "\n")
-                sentences.extend(s.text for s in split_sentences(text))
-                if len(sentences) >= target:
-                    break
-            round_ += 1
-    return sentences
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from news_corpus import build_corpus  # noqa: E402
 
 
 def peak_rss_mb(workers: int = 0) -> float:
@@ -222,6 +184,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="--batch-size for (c), (d)")
     parser.add_argument("--only", default="peer,a,opt,c,d,d0,limit,limit0",
                         help="comma-separated subset")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure everything this many times, each round in a rotated "
+                             "order; ratios are per round, with their median")
     parser.add_argument("--optimum-python", help="python of an environment with optimum-onnx "
                         "(it needs transformers < 4.58); without it (opt) is skipped")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
@@ -279,30 +244,52 @@ def main() -> None:
         }
         if args.plain_dir == str(model_dir):
             args.only = ",".join(k for k in args.only.split(",") if k not in ("d0", "limit0"))
-        results = {}
-        for kind in args.only.split(","):
-            if kind == "opt" and not args.optimum_python:
-                print(f"{labels[kind]:<54} skipped (no --optimum-python)")
-                continue
-            results[kind] = result = run_child(kind, args)
-            rate = result["sentences"] / result["seconds"]
-            result["rate"] = rate
-            extra = f", {result['threads']} threads" if "threads" in result else ""
-            if "load_seconds" in result:
-                extra += f", after {result['load_seconds']:.1f} s loading the model"
-            print(f"{labels[kind]:<54} {rate:>9,.1f} sentences/s   peak RSS "
-                  f"{result['rss_mb']:>7,.0f} MB   ({result['sentences']:,} sentences in "
-                  f"{result['seconds']:.1f} s{extra})", flush=True)
-        for end_to_end in ("d", "c"):
-            for other in ("peer", "opt", "limit"):
-                if end_to_end in results and other in results:
-                    ratio = results[end_to_end]["rate"] / results[other]["rate"]
-                    print(f"{end_to_end}/{other} = {ratio:.2f}")
-        for with_spans, without in (("d", "d0"), ("limit", "limit0")):
-            if with_spans in results and without in results:
-                cost = results[without]["rate"] / results[with_spans]["rate"] - 1
-                print(f"cost of spans ({with_spans} against {without}): {100 * cost:+.1f}% time")
+        kinds = [k for k in args.only.split(",") if k != "opt" or args.optimum_python]
+        if "opt" in args.only.split(",") and not args.optimum_python:
+            print(f"{labels['opt']:<54} skipped (no --optimum-python)")
+        rounds: list[dict[str, dict]] = []
+        for number in range(args.rounds):
+            if args.rounds > 1:
+                print(f"round {number + 1} of {args.rounds}", flush=True)
+            shift = number % len(kinds)  # each round starts elsewhere: drift hits all alike
+            results = {kind: run_child(kind, args) for kind in kinds[shift:] + kinds[:shift]}
+            for kind in kinds:
+                _print_result(labels[kind], results[kind])
+            rounds.append(results)
+        _print_ratios(rounds)
 
+
+def _print_result(label: str, result: dict) -> None:
+    result["rate"] = rate = result["sentences"] / result["seconds"]
+    extra = f", {result['threads']} threads" if "threads" in result else ""
+    if "load_seconds" in result:
+        extra += f", after {result['load_seconds']:.1f} s loading the model"
+    print(f"{label:<54} {rate:>9,.1f} sentences/s   peak RSS {result['rss_mb']:>7,.0f} MB   "
+          f"({result['sentences']:,} sentences in {result['seconds']:.1f} s{extra})", flush=True)
+
+
+def _print_ratios(rounds: list[dict[str, dict]]) -> None:
+    """Each ratio within each round (the two rates were measured minutes apart, not hours),
+    then, over several rounds, their median and every round's value."""
+
+    def show(name: str, values: list[float], fmt: str) -> None:
+        if len(values) == 1:
+            print(f"{name} = {fmt.format(values[0])}")
+        else:
+            each = ", ".join(fmt.format(v) for v in values)
+            print(f"{name} = {fmt.format(float(np.median(values)))} (median; rounds: {each})")
+
+    present = set.intersection(*(set(r) for r in rounds))
+    for end_to_end in ("d", "c"):
+        for other in ("peer", "opt", "limit"):
+            if end_to_end in present and other in present:
+                show(f"{end_to_end}/{other}",
+                     [r[end_to_end]["rate"] / r[other]["rate"] for r in rounds], "{:.2f}")
+    for with_spans, without in (("d", "d0"), ("limit", "limit0")):
+        if with_spans in present and without in present:
+            show(f"cost of spans ({with_spans} against {without})",
+                 [100 * (r[without]["rate"] / r[with_spans]["rate"] - 1) for r in rounds],
+                 "{:+.1f}% time")
 
 if __name__ == "__main__":
     main()

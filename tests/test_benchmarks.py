@@ -42,6 +42,20 @@ def test_speed_prints_ratios_to_the_peer_and_the_model_limit(tiny_model_dir: Pat
     assert "(opt) Optimum ORT pipeline, same int8 file, batch 32" in out and "skipped" in out
 
 
+def test_speed_rounds_give_each_ratio_per_round_and_their_median(tiny_model_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    out = _run("speed.py", "--model", str(tiny_model_dir), "--sentences", "200",
+               "--peer-sample", "40", "--only", "peer,d,limit", "--rounds", "2", cache=tmp_path)
+    assert "round 1 of 2" in out and "round 2 of 2" in out, out
+    assert out.count("(peer) transformers pipeline") == 2, out
+    for ratio in ("d/peer", "d/limit"):
+        m = re.search(rf"^{ratio} = ([\d.]+) \(median; rounds: ([\d.]+), ([\d.]+)\)$", out,
+                      re.MULTILINE)
+        assert m, out
+        median, first, second = map(float, m.groups())
+        assert abs(median - (first + second) / 2) <= 0.011, out
+
+
 def test_memory_prints_the_peak_rss_ratio(tiny_model_dir: Path, tmp_path: Path) -> None:
     out = _run("memory.py", "--model", str(tiny_model_dir), "--sentences", "200", "--factor", "2",
                cache=tmp_path)
