@@ -57,7 +57,7 @@ $(OPTIMUM_VENV)/.installed-stamp:
 	touch $@
 
 bench: $(STAMP) $(OPTIMUM_VENV)/.installed-stamp
-	$(PY) benchmarks/speed.py --optimum-python $(OPTIMUM_VENV)/bin/python
+	$(PY) benchmarks/speed.py --rounds 3 --optimum-python $(OPTIMUM_VENV)/bin/python
 
 bench-serve: $(STAMP)
 	$(PY) benchmarks/serve_load.py
