@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .apposition import apposition_head
 from .span_head import SPAN_TYPES, TAGS
 from .timephrase import forward_expression, snap_when
 
@@ -72,7 +73,9 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
     normalised sentence, (0, 0) for special tokens. A span is a run of tokens whose B + I
     probability for its kind is at least :data:`INSIDE` (a B inside a run continues it: the
     head often opens every word of a long noun phrase); the run with the highest mean wins.
-    Spans are widened to whole words, and a ``when`` to the time expressions it overlaps
+    Spans are widened to whole words; a ``source`` inside an apposition becomes the phrase it
+    belongs to (:func:`claimtag.apposition.apposition_head`); a ``when`` widens to the time
+    expressions it overlaps
     (:func:`claimtag.timephrase.snap_when`); a forecast whose head found none there gets its
     first forward-pointing time expression, if it has one.
     """
@@ -96,6 +99,8 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
         else:
             score, first, last = best
             chars = _whole_words(normal, offsets[first][0], offsets[last][1])
+        if kind == "source" and chars:  # the phrase an apposition belongs to
+            chars = apposition_head(normal, *chars) or chars
         if kind == "when":  # a time expression, or none
             chars = snap_when(normal, *chars) if chars else None
             if chars is None:
