@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .apposition import apposition_head
+from .source_phrase import apposition_head, modifiers_start
 from .span_head import SPAN_TYPES, TAGS
 from .timephrase import forward_expression, snap_when
 
@@ -73,9 +73,9 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
     normalised sentence, (0, 0) for special tokens. A span is a run of tokens whose B + I
     probability for its kind is at least :data:`INSIDE` (a B inside a run continues it: the
     head often opens every word of a long noun phrase); the run with the highest mean wins.
-    Spans are widened to whole words; a ``source`` inside an apposition becomes the phrase it
-    belongs to (:func:`claimtag.apposition.apposition_head`); a ``when`` widens to the time
-    expressions it overlaps
+    Spans are widened to whole words; a ``source`` to its whole noun phrase, or from its
+    apposition to the phrase it belongs to (:mod:`claimtag.source_phrase`); a ``when`` to the
+    time expressions it overlaps
     (:func:`claimtag.timephrase.snap_when`); a forecast whose head found none there gets its
     first forward-pointing time expression, if it has one.
     """
@@ -99,8 +99,9 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
         else:
             score, first, last = best
             chars = _whole_words(normal, offsets[first][0], offsets[last][1])
-        if kind == "source" and chars:  # the phrase an apposition belongs to
+        if kind == "source" and chars:  # its whole noun phrase, not its apposition
             chars = apposition_head(normal, *chars) or chars
+            chars = (modifiers_start(normal, chars[0]) or chars[0], chars[1])
         if kind == "when":  # a time expression, or none
             chars = snap_when(normal, *chars) if chars else None
             if chars is None:

@@ -1,10 +1,10 @@
-"""A source inside an apposition gives way to the noun phrase it belongs to."""
+"""A source span grows to its whole noun phrase, and an apposition gives way to its phrase."""
 
 from __future__ import annotations
 
 import pytest
 
-from claimtag.apposition import apposition_head
+from claimtag.source_phrase import apposition_head, modifiers_start
 
 
 def _head(sentence: str, span: str) -> str | None:
@@ -38,3 +38,28 @@ def test_an_apposition_gives_way_to_its_noun_phrase(sentence: str, span: str,
 ])
 def test_a_span_that_is_no_apposition_stays(sentence: str, span: str) -> None:
     assert _head(sentence, span) is None
+
+
+@pytest.mark.parametrize("sentence, span, expected", [
+    ("The offensive will begin in the next few weeks, top US and British defence officials said "
+     "Wednesday.", "defence officials", "top US and British defence officials"),
+    ("United States House of Representatives Speaker Nancy Pelosi confirmed a vote.",
+     "Speaker Nancy Pelosi", "United States House of Representatives Speaker Nancy Pelosi"),
+    ("Fifteen-year-old Robert said he saw the car.", "Robert", "Fifteen-year-old Robert"),
+])
+def test_a_source_takes_in_its_modifiers(sentence: str, span: str, expected: str) -> None:
+    start = sentence.index(span)
+    assert sentence[modifiers_start(sentence, start):start + len(span)] == expected
+
+
+@pytest.mark.parametrize("sentence, span", [
+    ("On Thursday officials said the road was closed.", "officials"),
+    ("Although animal rights groups object, the cull goes on.", "animal rights groups"),
+    ("And one science blogger said so.", "one science blogger"),
+    ("Remarked Center scientist Tierra Curry, \"This is good.\"", "Center scientist Tierra Curry"),
+    ("Critics, citing local paramilitary groups, said the vote was rigged.",
+     "local paramilitary groups"),
+    ("Officials said so.", "Officials"),
+])
+def test_words_that_do_not_modify_the_source_stay_out(sentence: str, span: str) -> None:
+    assert modifiers_start(sentence, sentence.index(span)) is None
