@@ -3,10 +3,10 @@
 News states deadlines loosely ("within weeks", "later this year", "by the end of the decade",
 "next season"), so the phrase is first matched against rules for those phrasings
 (:mod:`claimtag.timex_rules`), each with the interval it stands for and a confidence; anything
-else ("on Thursday", "in March 2025",
-"by 5 November") goes to ``dateparser``, which resolves it relative to the document's date,
-preferring the future, and whose period (day, week, month, year) gives the interval. "by X"
-means from the document's date up to the end of X; "in/on X" means X itself.
+else ("on Thursday", "in March 2025", "by 5 November") goes to ``dateparser``, which resolves
+it relative to the document's date, preferring the future, and whose period (day, week, month,
+year) gives the interval. "by X" means from the document's date up to the end of X; "in/on X"
+means X itself.
 """
 
 from __future__ import annotations
