@@ -259,8 +259,12 @@ def main() -> None:
         _print_ratios(rounds)
 
 
+def _rate(result: dict) -> float:
+    return result["sentences"] / result["seconds"]
+
+
 def _print_result(label: str, result: dict) -> None:
-    result["rate"] = rate = result["sentences"] / result["seconds"]
+    rate = _rate(result)
     extra = f", {result['threads']} threads" if "threads" in result else ""
     if "load_seconds" in result:
         extra += f", after {result['load_seconds']:.1f} s loading the model"
@@ -284,11 +288,11 @@ def _print_ratios(rounds: list[dict[str, dict]]) -> None:
         for other in ("peer", "opt", "limit"):
             if end_to_end in present and other in present:
                 show(f"{end_to_end}/{other}",
-                     [r[end_to_end]["rate"] / r[other]["rate"] for r in rounds], "{:.2f}")
+                     [_rate(r[end_to_end]) / _rate(r[other]) for r in rounds], "{:.2f}")
     for with_spans, without in (("d", "d0"), ("limit", "limit0")):
         if with_spans in present and without in present:
             show(f"cost of spans ({with_spans} against {without})",
-                 [100 * (r[without]["rate"] / r[with_spans]["rate"] - 1) for r in rounds],
+                 [100 * (_rate(r[without]) / _rate(r[with_spans]) - 1) for r in rounds],
                  "{:+.1f}% time")
 
 if __name__ == "__main__":

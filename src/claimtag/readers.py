@@ -49,7 +49,8 @@ def _limited_lines(fh: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None
 
 
 def _byte_limit(options: ReadOptions) -> int:
-    # UTF-8 needs at most 4 bytes a character; JSON escapes can need 6 (\uXXXX) per character.
+    # UTF-8 needs at most 4 bytes a character; a JSON escape (backslash, u, four hex digits)
+    # needs 6.
     return options.max_chars * 6 + 1024
 
 

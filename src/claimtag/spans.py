@@ -75,9 +75,8 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
     head often opens every word of a long noun phrase); the run with the highest mean wins.
     Spans are widened to whole words; a ``source`` to its whole noun phrase, or from its
     apposition to the phrase it belongs to (:mod:`claimtag.source_phrase`); a ``when`` to the
-    time expressions it overlaps
-    (:func:`claimtag.timephrase.snap_when`); a forecast whose head found none there gets its
-    first forward-pointing time expression, if it has one.
+    time expressions it overlaps (:func:`claimtag.timephrase.snap_when`), and a forecast whose
+    head found none there gets its first forward-pointing time expression, if it has one.
     """
     index: tuple[str, Sequence[int]] | None = None  # built only if some span is found
     found: dict[str, Span] = {}
@@ -94,9 +93,8 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
         if index is None:
             index = normalized_index(original)
         normal, where = index
-        if best is None:
-            chars = None
-        else:
+        chars = None
+        if best is not None:
             score, first, last = best
             chars = _whole_words(normal, offsets[first][0], offsets[last][1])
         if kind == "source" and chars:  # its whole noun phrase, not its apposition
