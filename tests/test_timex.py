@@ -55,3 +55,65 @@ def test_parse_date_accepts_iso_and_names_the_bad_value() -> None:
     assert parse_date(None) is None
     with pytest.raises(ValueError, match="26/10/2016"):
         parse_date("26/10/2016")
+
+
+@pytest.mark.parametrize("phrase, today, start, end", [
+    # calendar periods: quarters, halves, fiscal years, decades, weeks and days of a month
+    ("in the fourth quarter", "2018-07-26", "2018-10-01", "2018-12-31"),
+    ("in the first quarter of next year", "2019-11-13", "2020-01-01", "2020-03-31"),
+    ("by the end of the first quarter", "2017-01-09", "2017-01-09", "2017-03-31"),
+    ("in Q3", "2021-04-29", "2021-07-01", "2021-09-30"),
+    ("in the first half of 2023", "2022-08-17", "2023-01-01", "2023-07-02"),
+    ("in fiscal 2026, which begins Oct. 1", "2025-08-14", "2025-10-01", "2026-09-30"),
+    ("in the current fiscal year ending March 31", "2022-11-22", "2022-11-22", "2023-03-31"),
+    ("in the 2030s", "2026-05-20", "2030-01-01", "2039-12-31"),
+    ("in the first week of December", "2018-11-19", "2018-12-01", "2018-12-07"),
+    ("on the 15th", "2023-06-20", "2023-07-15", "2023-07-15"),
+    # holidays
+    ("over Easter", "2019-03-25", "2019-04-19", "2019-04-22"),
+    ("on Thanksgiving", "2018-11-15", "2018-11-22", "2018-11-22"),
+    ("on New Year’s Eve", "2022-12-27", "2022-12-31", "2022-12-31"),
+    # "by" reads to the end of the period; "the end of the year" is its December
+    ("by the summer", "2021-01-27", "2021-01-27", "2021-08-31"),
+    ("no later than June 30", "2018-04-11", "2018-04-11", "2018-06-30"),
+    ("by year-end", "2022-09-28", "2022-09-28", "2022-12-31"),
+    ("at the end of the year", "2016-06-08", "2016-12-01", "2016-12-31"),
+    # seasons: a year named, and "next autumn" seen from January is this year's
+    ("in the summer of 2027", "2025-10-06", "2027-06-01", "2027-08-31"),
+    ("next autumn", "2017-01-18", "2017-09-01", "2017-11-30"),
+    # counted spans: ranges, fortnights, "in N weeks' time", a singular "coming year"
+    ("in two to three weeks", "2024-03-26", "2024-04-09", "2024-04-16"),
+    ("within three to five years", "2019-09-05", "2022-09-05", "2024-09-04"),
+    ("over the next fortnight", "2019-08-29", "2019-08-29", "2019-09-12"),
+    ("in three weeks' time", "2017-04-28", "2017-05-14", "2017-05-24"),
+    ("in the coming year", "2024-08-12", "2024-08-12", "2025-08-12"),
+    ("over the next year", "2024-08-12", "2024-08-12", "2025-08-12"),
+    ("the day after tomorrow", "2016-02-27", "2016-02-29", "2016-02-29"),
+    ("later today", "2016-03-31", "2016-03-31", "2016-03-31"),
+])
+def test_calendar_and_counted_phrasings(phrase: str, today: str, start: str, end: str) -> None:
+    due = resolve(phrase, date.fromisoformat(today))
+    assert due is not None and (due.start, due.end) == (start, end), due
+
+
+@pytest.mark.parametrize("phrase", ["when the season resumes", "in due course", "after the vote"])
+def test_event_anchored_phrases_give_none(phrase: str) -> None:
+    assert resolve(phrase, DAY) is None
+
+
+def test_the_due_date_probe_set_resolves() -> None:
+    """training/raw/due_probe.jsonl: 160 news phrasings with the interval a careful reader
+    gives (written for the resolver, separate from the real splits' gold due dates)."""
+    import json
+    from pathlib import Path
+
+    from claimtag.span_eval import due_matches
+
+    probe = Path(__file__).resolve().parents[1] / "training" / "raw" / "due_probe.jsonl"
+    rows = [json.loads(line) for line in probe.open(encoding="utf-8")]
+    resolvable = [r for r in rows if r["resolvable"]]
+    right = 0
+    for r in resolvable:
+        due = resolve(r["phrase"], date.fromisoformat(r["date"]))
+        right += due is not None and due_matches(due.start, due.end, r["start"], r["end"])
+    assert len(resolvable) == 136 and right >= 134

@@ -25,15 +25,34 @@ _UNIT = r"(?:hours?|days?|weeks?|months?|years?|decades?|quarters?|seasons?|week
 _WHICH = (r"(?:this|next|last|coming|following|upcoming|the next|the coming|the following|"
           r"the upcoming|the)")
 _YEAR = r"(?:19|20)\d\d"
+_ORDINAL_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_QUARTER = (rf"(?:first|second|third|fourth|1st|2nd|3rd|4th|final) quarter"
+            rf"(?: of (?:the |this |next )?(?:year|{_YEAR}))?(?:,? {_YEAR})?|q[1-4](?: {_YEAR})?")
+_SEASON = r"(?:spring|summer|autumn|fall|winter)"
+_HOLIDAY = (r"christmas(?: eve| day)?|boxing day|new year['’]?s?(?: eve| day)?|easter(?: sunday|"
+            r" monday| weekend)?|good friday|thanksgiving|halloween|independence day|"
+            r"labou?r day|memorial day")
 _CORE = "|".join([
-    rf"{_DAY}(?:,? {_MONTH} \d{{1,2}})?(?: {_PART_OF_DAY})?",
-    rf"(?:early|mid|late)?[- ]?{_MONTH}(?: \d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?)?(?:,? {_YEAR})?",
-    rf"\d{{1,2}} {_MONTH}(?:,? {_YEAR})?",
-    rf"(?:early|mid|late)?[- ]?{_YEAR}s?",
-    rf"today|tonight|tomorrow(?: {_PART_OF_DAY})?|this (?:morning|afternoon|evening)",
+    rf"(?:(?:this|next|coming) )?{_DAY}(?:,? {_MONTH} {_ORDINAL_DAY})?(?: {_PART_OF_DAY})?",
+    rf"(?:early|mid|late)?[- ]?{_MONTH}(?: {_ORDINAL_DAY}(?:\s*[-–]\s*\d{{1,2}})?)?"
+    rf"(?:,? {_YEAR})?",
+    rf"(?:the )?\d{{1,2}}(?:st|nd|rd|th)?(?: of)? {_MONTH}(?:,? {_YEAR})?",
+    r"the \d{1,2}(?:st|nd|rd|th)(?: of (?:the |this |next )?month)?",
+    rf"(?:the )?(?:early|mid|late)?[- ]?{_YEAR}(?:s|[-–/]\d\d)?",
+    rf"(?:later )?(?:today|tonight)|tomorrow(?: {_PART_OF_DAY})?|"
+    rf"this (?:morning|afternoon|evening)|the day after tomorrow",
+    rf"(?:{_WHICH} )?{_NUMBER} (?:to|or) {_NUMBER}[- ]{_UNIT}(?:['’]s?)?(?: (?:time|from now))?",
+    r"(?:early|mid|late|later)[- ](?:this|next) (?:year|month|week|decade)",
     rf"{_WHICH} (?:{_NUMBER} )?{_UNIT}",
-    rf"{_WHICH} (?:spring|summer|autumn|fall|winter|weekend)",
-    rf"{_NUMBER}[- ]{_UNIT}(?: (?:time|from now|ahead))?",
+    rf"{_WHICH} (?:{_SEASON}|weekend)",
+    rf"(?:(?:early|mid|late)[- ])?{_SEASON}(?: (?:of )?{_YEAR}(?:[-–/]\d\d)?)?",
+    rf"{_NUMBER}[- ]{_UNIT}(?:['’]s?)?(?: (?:time|from now|ahead))?",
+    r"(?:a |the next |the coming )?fortnight|(?:the )?year[- ]end|year['’]s end",
+    rf"(?:the )?(?:first|second|third|fourth|last) week (?:of|in) {_MONTH}",
+    rf"(?:the )?(?:(?:beginning|start|middle|end|close) of (?:the )?)?(?:{_QUARTER})",
+    rf"(?:the )?(?:current |next |coming )?(?:fiscal|financial) (?:year ?)?(?:{_YEAR}|\d\d)?"
+    rf"(?: ending {_MONTH} \d{{1,2}})?|fy ?(?:{_YEAR}|\d\d)",
+    rf"(?:(?:this|next) )?(?:{_HOLIDAY})",
     _UNIT,
     rf"(?:the )?(?:beginning|start|middle|end|close|first half|second half) of "
     rf"(?:the |this |next )?(?:year|month|decade|century|week|season|{_YEAR}|{_MONTH})",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from .timex_calendar import CALENDAR_RULES
 from .timex_rules import MONTH, MONTHS, RULES, end_of_month
 
 
@@ -49,9 +50,14 @@ def parse_date(value: str | date | None) -> date | None:
 
 def resolve(when: str, today: date) -> Due | None:
     """The interval ``when`` names, seen from a document written on ``today``, or ``None``."""
-    phrase = re.sub(r"\s+", " ", when.strip().lower()).strip(" ,.;")
-    phrase = re.sub(r"^(?:as early as|as soon as|no later than|sometime|some time) ", "", phrase)
-    phrase = re.sub(r"^(?:until|through|till|up to) (?:at least )?", "by ", phrase)
+    phrase = re.sub(r"\s+", " ", when.strip().lower().replace("\u2019", "'")).strip(" ,.;")
+    phrase = re.sub(r"^(?:as early as|as soon as|sometime|some time) ", "", phrase)
+    phrase = re.sub(r"^(?:until|through|till|up to|no later than|not later than) (?:at least )?",
+                    "by ", phrase)
+    phrase = _reword(phrase)
+    if re.fullmatch(r"(?:on )?the day after tomorrow", phrase):
+        day = (today + timedelta(days=2)).isoformat()
+        return Due(day, day, 0.9, "day_after_tomorrow")
     phrase = re.sub(r"\b(?:at least|midday|noon|(?:in the )?(?:morning|afternoon|evening)|"
                     r"night|local time)\b ?", "", phrase).strip()
     if re.fullmatch(r"(?:from )?now(?: on)?|(?:in )?the future|forever|eventually", phrase):
@@ -71,7 +77,7 @@ def resolve(when: str, today: date) -> Due | None:
                 days=date.fromisoformat(day.start).weekday())
             return Due(max(monday, today).isoformat(),
                        (monday + timedelta(days=6)).isoformat(), 0.8, "week_of")
-    for pattern, rule in RULES:
+    for pattern, rule in (*CALENDAR_RULES, *RULES):
         m = pattern.search(phrase)
         if m:
             found = rule(m, today)
@@ -79,6 +85,19 @@ def resolve(when: str, today: date) -> Due | None:
                 start, end, confidence = found
                 return Due(start.isoformat(), end.isoformat(), confidence, rule.__name__)
     return _dateparser(phrase, today) or _inside(phrase, today)
+
+
+def _reword(phrase: str) -> str:
+    """News variants put in the words the rules know: "a fortnight" is two weeks, "in three
+    weeks' time" is "in three weeks time", "by year-end" is "by the end of the year", "later
+    today" is today, and "the fiscal year ending March 31" is "by March 31"."""
+    phrase = re.sub(r"\b(?:a )?fortnight(s?)\b", lambda m: "two weeks" if not m.group(1)
+                    else "weeks", phrase)
+    phrase = re.sub(r"(\w)(?:'s|s') time\b", r"\1s time", phrase)
+    phrase = re.sub(r"\b(?:the )?(?:year[- ]end|year's end)\b", "the end of the year", phrase)
+    phrase = re.sub(r"^later (today|tonight)$", r"\1", phrase)
+    return re.sub(r"^.*\b(?:fiscal|financial) year (?:ending|that ends|which ends) (?:on )?",
+                  "by ", phrase)
 
 
 def _inside(phrase: str, today: date) -> Due | None:

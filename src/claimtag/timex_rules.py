@@ -39,8 +39,10 @@ def _span(m: re.Match, today: date) -> tuple[date, date, float] | None:
     """"within (the next) three weeks", "in the coming months", "over the next few years"."""
     unit = m.group("unit")
     word = (m.group("n") or "").strip()
-    count = _BARE[unit] if word in ("", "coming", "next") else (
-        int(word) if word.isdigit() else _NUMBERS.get(word))
+    if word in ("", "coming", "next"):  # "within weeks": a bare plural; "the coming year": one
+        count: float | None = _BARE[unit] if m.group("plural") else 1
+    else:
+        count = int(word) if word.isdigit() else _NUMBERS.get(word)
     if count is None:
         return None
     exact = word.isdigit() or word in _NUMBERS and word not in ("few", "several", "couple of", "")
@@ -57,6 +59,15 @@ def _in_n(m: re.Match, today: date) -> tuple[date, date, float] | None:
     middle = _add(today, unit, count)
     slack = timedelta(days=max(1, round(_UNIT_DAYS[unit] * count / 4)))
     return max(today, middle - slack), middle + slack, 0.6
+
+
+def _range(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """"in two to three weeks", "within three to five years": between the two distances."""
+    counts = [int(w) if w.isdigit() else _NUMBERS.get(w) for w in (m.group("n1"), m.group("n"))]
+    if not all(counts) or counts[0] > counts[1]:  # type: ignore[operator]
+        return None
+    unit = m.group("unit")
+    return _add(today, unit, counts[0]), _add(today, unit, counts[1]), 0.6  # type: ignore[arg-type]
 
 
 def _relative(m: re.Match, today: date) -> tuple[date, date, float] | None:
@@ -77,23 +88,33 @@ def _relative(m: re.Match, today: date) -> tuple[date, date, float] | None:
         size = 10 if unit == "decade" else 100
         first = today.year // size * size + shift * size
         start, end = date(first, 1, 1), date(first + size - 1, 12, 31)
-    start, end, confidence = _part(part, start, end)
+    start, end, confidence = part_of(part, start, end)
+    if re.match(r"(?:by|before|until)\b", m.string):  # "by the end of next year"
+        start = today
     return max(start, today), max(end, today), confidence
 
 
-def _part(part: str, start: date, end: date) -> tuple[date, date, float]:
-    """Narrow an interval to its early, middle, late part or its end."""
+def part_of(part: str, start: date, end: date) -> tuple[date, date, float]:
+    """Narrow an interval to the part a phrase names: its beginning or end (a twelfth of a
+    year, so "the end of the year" is December; a sixth of a month or week), early / mid /
+    late (a third), a half; "later" and no part keep it whole."""
+    part = re.sub(r"^the |\s*of$|-$", "", part.strip())
     length = (end - start).days
-    if part in ("early", "the beginning of", "the start of"):
+    edge = length // 12 if length >= 360 else length // 6  # a year's end is its December
+    if part in ("beginning", "start"):
+        return start, start + timedelta(days=edge), 0.7
+    if part in ("end", "close"):
+        return end - timedelta(days=edge), end, 0.8
+    if part == "early":
         return start, start + timedelta(days=length // 3), 0.7
-    if part in ("mid", "mid-", "the middle of"):
+    if part in ("mid", "middle"):
         return start + timedelta(days=length // 3), start + timedelta(days=2 * length // 3), 0.7
-    if part in ("the first half of", "the second half of"):
+    if part == "late":
+        return start + timedelta(days=2 * length // 3), end, 0.8
+    if part in ("first half", "second half"):
         middle = start + timedelta(days=length // 2)
-        return (start, middle, 0.8) if "first" in part else (middle, end, 0.8)
-    if part in ("late", "later", "the end of", "end of", "the end", "the close of"):
-        return start + timedelta(days=2 * length // 3) if part in ("late",) else start, end, 0.8
-    return start, end, 0.85
+        return (start, middle, 0.8) if part == "first half" else (middle, end, 0.8)
+    return start, end, 0.8 if part == "later" else 0.85
 
 
 def _by_year(m: re.Match, today: date) -> tuple[date, date, float] | None:
@@ -101,7 +122,7 @@ def _by_year(m: re.Match, today: date) -> tuple[date, date, float] | None:
     year = int(m.group("year"))
     if year < today.year or year > today.year + 200:
         return None
-    start, end, confidence = _part((m.group("part") or "").strip(), date(year, 1, 1),
+    start, end, confidence = part_of((m.group("part") or "").strip(), date(year, 1, 1),
                                    date(year, 12, 31))
     if m.group("prep") in ("by", "before"):
         return today, end, 0.9
@@ -109,32 +130,29 @@ def _by_year(m: re.Match, today: date) -> tuple[date, date, float] | None:
 
 
 def _season(m: re.Match, today: date) -> tuple[date, date, float] | None:
-    """this/next summer, in the spring; a sports "next season" is about a year away."""
+    """"this summer", "in the spring", "next autumn", "by the summer of 2027"; a sports "next
+    season" is about a year away. "next X" is the first X that starts over three months on
+    (in January, next autumn is this year's)."""
     name = m.group("season")
-    if name == "season":
-        return today, _add(today, "month", 18), 0.4
+    if name == "season":  # "next season"; not "when the season resumes"
+        return (today, _add(today, "month", 18), 0.4) if m.group("which") in ("next", "this") \
+            else None
     first, last = _SEASONS[name]
-    year = today.year + (1 if m.group("which") == "next" else 0)
-    start = date(year, first, 1)
-    if start < today.replace(day=1) and m.group("which") != "this":
-        start = date(year + 1, first, 1)
-    end_year = start.year + (1 if last < first else 0)
-    end = end_of_month(end_year, last)
-    return (max(start, today), end, 0.7) if end >= today else None
-
-
-def _holiday(m: re.Match, today: date) -> tuple[date, date, float] | None:
-    """"by Christmas", "this weekend", "by New Year"."""
-    name = m.group(0)
-    if "weekend" in name:
-        saturday = today + timedelta(days=(5 - today.weekday()) % 7)
-        if "next" in name:
-            saturday += timedelta(weeks=1)
-        return saturday, saturday + timedelta(days=1), 0.8
-    day = date(today.year, 12, 25) if "christmas" in name else date(today.year + 1, 1, 1)
-    if day < today:
-        day = day.replace(year=day.year + 1)
-    return (today if name.startswith(("by", "before")) else day), day, 0.8
+    which = m.group("which") or ""
+    last_year = today.year if which == "this" else today.year + 2  # "this summer" may be past
+    for year in range(today.year - 1, last_year + 1):
+        if m.group("year") and year != int(m.group("year")):
+            continue
+        start = date(year, first, 1)
+        end = end_of_month(year + (last < first), last)
+        if end >= today and (which != "next" or start > today + timedelta(days=90)):
+            break
+    else:
+        return None
+    start, end, confidence = part_of(which if which in ("early", "late") else "", start, end)
+    if m.group("prep") in ("by", "before", "until"):
+        start = today
+    return (max(start, today), end, min(confidence, 0.7)) if end >= today else None
 
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
@@ -158,7 +176,7 @@ def _month_part(m: re.Match, today: date) -> tuple[date, date, float] | None:
         if m.group("prep") in ("by", "before", "until"):
             first = today
         return max(first, today), last, 0.85
-    start, end, confidence = _part((m.group("part") or "").strip("- "), first, last)
+    start, end, confidence = part_of((m.group("part") or "").strip("- "), first, last)
     if m.group("prep") in ("by", "before", "until"):
         start = today
     return max(start, today), end, confidence
@@ -185,27 +203,31 @@ def _vague(m: re.Match, today: date) -> tuple[date, date, float] | None:
 _N = r"(?P<n>\d+|a few|a couple of|a|an|one|two|three|four|five|six|seven|eight|nine|ten|" \
      r"eleven|twelve|fifteen|" \
      r"eighteen|twenty|thirty|couple of|few|several|coming|next)"
-_UNIT = r"(?P<unit>hour|day|week|month|year|decade)s?"
+_UNIT = r"(?P<unit>hour|day|week|month|year|decade)(?P<plural>s)?"
 RULES: list[tuple[re.Pattern, Callable]] = [(re.compile(p), r) for p, r in [
+    (rf"^(?:within|in|over|during)? ?(?:the )?(?:next|coming)? ?{_N.replace('?P<n>', '?P<n1>')}"
+     rf" (?:to|or|-|–) {_N} {_UNIT}(?: time| from now)?$", _range),
     (rf"^(?:in|after) {_N} {_UNIT}(?: time| from now)?$", _in_n),
     (r"(?P<part>early|mid-?|late|later|the (?:beginning|start|middle|end|close|first half|"
      r"second half) of|end of)? ?"
-     r"(?:in |by |before )?(?P<which>this|next|the) (?P<unit>week|month|year|decade|century)\b",
+     # not "the next year" (the coming twelve months: a span), only "next year" itself
+     r"(?:in |by |before )?(?<!the )(?P<which>this|next|the) "
+     r"(?P<unit>week|month|year|decade|century)\b",
      _relative),
     (rf"^(?:within|in|over|during|for|in the course of)? ?(?:the )?"
      rf"(?:next|coming|following|upcoming)? ?{_N}? ?{_UNIT}\b", _span),
-    (r"^(?P<prep>by|in|before|during|from|around|until)? ?(?:the )?"
-     r"(?P<part>early|mid-?|late|the (?:beginning|start|middle|end|close) of|end of)? ?"
+    (r"^(?P<prep>by|in|before|during|from|around|until|at)? ?(?:the )?"
+     r"(?P<part>early|mid-?|late|the (?:beginning|start|middle|end|close|first half|"
+     r"second half) of|(?:end|start|beginning|first half|second half) of)? ?"
      r"(?:in )?(?P<year>(?:19|20|21)\d\d)$", _by_year),
     (rf"^(?:(?P<prep>in|by|before|into|until|during|from) )?(?:the )?"
      rf"(?P<part>early|mid|late|the beginning of|"
      rf"the end of|end of)?[- ]?{MONTH}(?: (?P<d1>\d{{1,2}})(?:\s*[-–]\s*(?P<d2>\d{{1,2}}))?)?"
      r"(?:,? (?P<year>(?:19|20)\d\d))?$", _month_part),
-    (r"(?:(?P<which>this|next|the|in the) )?(?P<season>spring|summer|autumn|fall|winter|season)\b",
-     _season),
+    (r"(?:(?P<prep>by|before|until|in|during|over|for|at) )?"
+     r"(?:(?P<which>this|next|the|early|late) )?(?P<season>spring|summer|autumn|fall|winter|season)"
+     r"\b(?: (?:of )?(?P<year>(?:19|20)\d\d))?", _season),
     (rf"^(?:during|for) (?:a |the |another )?{_N}[- ]{_UNIT}\b", _duration),
-    (r"^(?:by |before |at |on |over |for )?(?:this |next |the )?(?:christmas|new year|weekend)\b",
-     _holiday),
     (r"immediately|imminently|shortly|soon|near future|near term|short term|medium term|long term|long run",
      _vague),
 ]]
