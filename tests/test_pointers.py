@@ -111,3 +111,19 @@ def test_rebuild_from_a_local_clone_checks_every_sentence(tmp_path):
     text_file.write_text(text_file.read_text().replace("dam", "dyke"))
     with pytest.raises(DataError, match="sha256 of d1.*differs"):
         resolve(load_pointers(pointers / "test.pointers.jsonl"), tmp_path / "out" / "texts")
+
+
+def test_a_span_that_cuts_a_word_is_an_error_naming_the_row(tmp_path):
+    """Spans written as text were once found by a plain search: "he" inside "the"."""
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "d1.txt").write_text(ARTICLE, encoding="utf-8")
+    sentence = "Contrary to rumours, the dam has not failed."
+    start = ARTICLE.index(sentence)
+    row = _row(label="denial", start=start, end=start + len(sentence),
+               sha256=sentence_sha256(sentence), spans={"cue": [0, 11]})
+    good = _write(tmp_path / "good.pointers.jsonl", [row])
+    assert len(resolve(load_pointers(good), texts)) == 1
+    bad = _write(tmp_path / "bad.pointers.jsonl", [{**row, "spans": {"source": [22, 24]}}])
+    with pytest.raises(DataError, match=r"bad.pointers.jsonl.*source span 22..24 \('he'\)"):
+        resolve(load_pointers(bad), texts)

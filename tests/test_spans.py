@@ -259,3 +259,17 @@ def test_a_forecast_without_a_when_from_the_head_takes_its_forward_time_expressi
     assert (when.text, when.start, when.score) == ("tonight", 22, 0.0)
     assert "when" not in decode(probs, offsets, "The vote was held last night.", "forecast")
     assert "when" not in decode(probs, offsets, text, "claim")
+
+
+def test_a_cut_name_in_an_apposition_gives_way_to_the_phrase_it_belongs_to() -> None:
+    text = "Cooke's daughter, Susan Cooke Kittredge, said it was wrong."
+    words = [(0, 7), (8, 16), (16, 17), (18, 23), (24, 29), (30, 39), (39, 40), (41, 45),
+             (46, 48), (49, 52), (53, 58), (58, 59)]
+    offsets = [(0, 0), *words, (0, 0)]
+    probs = np.full((len(offsets), len(TAGS)), 0.0)
+    probs[:, 0] = 1.0
+    for token in (5, 6):  # the head marks "Cooke Kittredge": the name without its first word
+        probs[token] = 0.0
+        probs[token, TAGS.index("B-source")] = 1.0
+    source = decode(probs, offsets, text, "claim")["source"]
+    assert (source.text, source.start) == ("Cooke's daughter", 0)

@@ -142,11 +142,21 @@ def resolve(pointers: list[Pointer], texts_dir: Path) -> list[Example]:
         if sentence_sha256(text) != p.sha256:
             raise DataError(f"{p.where}: sha256 of {p.doc_id}[{p.start}:{p.end}] differs: the "
                             "source or its extraction recipe changed")
+        for kind, (start, end) in (p.spans or {}).items():
+            if _cuts_a_word(text, start, end):
+                raise DataError(f"{p.where}: the {kind} span {start}..{end} ({text[start:end]!r}) "
+                                "starts or ends inside a word")
         extra = {"source": p.source, **({"split": p.split} if p.split else {}),
                  **({"spans": p.spans} if p.spans is not None else {}),
                  **({"due": list(p.due)} if p.due is not None else {})}
         examples.append(Example(text, p.label, p.doc_id, p.sent_index, extra))
     return examples
+
+
+def _cuts_a_word(text: str, start: int, end: int) -> bool:
+    """A span edge between two letters or digits: "he" found inside "the" by a text search."""
+    return (0 < start < len(text) and text[start - 1].isalnum() and text[start].isalnum()) or \
+        (0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum())
 
 
 def pointer_leaks(splits: dict[str, list[Pointer]]) -> list[str]:

@@ -97,9 +97,11 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
         if best is not None:
             score, first, last = best
             chars = _whole_words(normal, offsets[first][0], offsets[last][1])
-        if kind == "source" and chars:  # its whole noun phrase, not its apposition
-            chars = apposition_head(normal, *chars) or chars
+        if kind == "source" and chars:  # its whole noun phrase, not its apposition: the
+            # modifiers first, so that a name cut by the head ("Cooke Kittredge") is whole
+            # before the apposition rule looks for the commas around it
             chars = (modifiers_start(normal, chars[0]) or chars[0], chars[1])
+            chars = apposition_head(normal, *chars) or chars
         if kind == "when":  # a time expression, or none
             chars = snap_when(normal, *chars) if chars else None
             if chars is None:
