@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claimtag.source_phrase import apposition_head, modifiers_start
+from claimtag.source_phrase import apposition_head, modifiers_start, names_someone
 
 
 def _head(sentence: str, span: str) -> str | None:
@@ -63,3 +63,10 @@ def test_a_source_takes_in_its_modifiers(sentence: str, span: str, expected: str
 ])
 def test_words_that_do_not_modify_the_source_stay_out(sentence: str, span: str) -> None:
     assert modifiers_start(sentence, sentence.index(span)) is None
+
+
+@pytest.mark.parametrize("span, expected", [
+    ("he", True), ("officials", True), ("The Jakarta Post", True), ("the", False),
+    ("of", False), ("his", False), ("33", False), ("1,000", False), ("", False)])
+def test_names_someone(span: str, expected: bool) -> None:
+    assert names_someone(span) is expected

@@ -273,3 +273,20 @@ def test_a_cut_name_in_an_apposition_gives_way_to_the_phrase_it_belongs_to() -> 
         probs[token, TAGS.index("B-source")] = 1.0
     source = decode(probs, offsets, text, "claim")["source"]
     assert (source.text, source.start) == ("Cooke's daughter", 0)
+
+
+def test_a_source_that_is_a_lone_function_word_is_dropped() -> None:
+    text = "In the report, officials said it was wrong."
+    words = [(0, 2), (3, 6), (7, 13), (13, 14), (15, 24), (25, 29), (30, 32), (33, 36), (37, 42),
+             (42, 43)]
+    offsets = [(0, 0), *words, (0, 0)]
+    probs = np.full((len(offsets), len(TAGS)), 0.0)
+    probs[:, 0] = 1.0
+    probs[2] = 0.0
+    probs[2, TAGS.index("B-source")] = 1.0  # "the": a stray token
+    assert "source" not in decode(probs, offsets, text, "claim")
+    probs[2] = 0.0
+    probs[2, 0] = 1.0
+    probs[5] = 0.0
+    probs[5, TAGS.index("B-source")] = 1.0  # "officials"
+    assert decode(probs, offsets, text, "claim")["source"].text == "officials"

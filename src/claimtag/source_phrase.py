@@ -96,3 +96,17 @@ def modifiers_start(text: str, start: int) -> int | None:
             continue  # "US and British", "Department of State"
         return None
     return start - len(clause.group(1).lstrip())
+
+
+#: one-word spans that cannot name a source on their own: determiners, prepositions,
+#: conjunctions, possessive and object pronouns, quantifiers (subject pronouns can: "he said")
+_NOT_A_NAME = frozenset(["the", "a", "an", "of", "in", "on", "at", "to", "for", "by", "with",
+                         "from", "and", "or", "but", "s", "'s", "his", "her", "its", "their",
+                         "our", "my", "your", "him", "them", "us", "me", "this", "that",
+                         "these", "those", "several", "some", "many", "any", "all", "both"])
+
+
+def names_someone(span: str) -> bool:
+    """Whether a source span can name who speaks: not a lone function word or number."""
+    word = span.strip().lower()
+    return bool(word) and word not in _NOT_A_NAME and not word.replace(",", "").isdigit()
