@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claimtag.source_phrase import apposition_head, modifiers_start, names_someone
+from claimtag.source_phrase import apposition_head, modifiers_start, name_end, names_someone
 
 
 def _head(sentence: str, span: str) -> str | None:
@@ -70,3 +70,13 @@ def test_words_that_do_not_modify_the_source_stay_out(sentence: str, span: str) 
     ("of", False), ("his", False), ("33", False), ("1,000", False), ("", False)])
 def test_names_someone(span: str, expected: bool) -> None:
     assert names_someone(span) is expected
+
+
+@pytest.mark.parametrize("text, cut, whole", [
+    ("Charles Federic Plotena, the mayor, announced it.", "Charles Federic", "Charles Federic Plotena"),
+    ("Daniel J. Kritenbrink will travel to Laos.", "Daniel", "Daniel J. Kritenbrink"),
+    ("Trump Tuesday said he would veto it.", "Trump", "Trump"),
+    ("The officials said so.", "The officials", "The officials"),
+])
+def test_name_end_takes_in_the_rest_of_a_cut_name(text: str, cut: str, whole: str) -> None:
+    assert text[:name_end(text, len(cut))] == whole

@@ -110,3 +110,21 @@ def names_someone(span: str) -> bool:
     """Whether a source span can name who speaks: not a lone function word or number."""
     word = span.strip().lower()
     return bool(word) and word not in _NOT_A_NAME and not word.replace(",", "").isdigit()
+
+
+_MONTH_OR_DAY = frozenset(["january", "february", "march", "april", "may", "june", "july",
+                           "august", "september", "october", "november", "december", "monday",
+                           "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+_NEXT_NAME_WORD = re.compile(r" ((?:[A-Z]\.|[A-Z][\w'’-]*))(?=[\s,.;:!?)\]]|$)")
+
+
+def name_end(text: str, end: int) -> int:
+    """Where a source ending in a capitalised word really ends: a name the head cut short
+    ("Charles Federic | Plotena", "New | Hampshire") takes in the capitalised words right
+    after it, but not a day or month ("Trump Tuesday said")."""
+    last = text[:end].split()[-1:] or [""]
+    if not last[0][:1].isupper():
+        return end
+    while (m := _NEXT_NAME_WORD.match(text, end)) and m.group(1).lower() not in _MONTH_OR_DAY:
+        end = m.end()
+    return end

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .source_phrase import apposition_head, modifiers_start, names_someone
+from .source_phrase import apposition_head, modifiers_start, name_end, names_someone
 from .span_head import SPAN_TYPES, TAGS
 from .timephrase import forward_expression, snap_when
 
@@ -100,7 +100,7 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
         if kind == "source" and chars:  # its whole noun phrase, not its apposition: the
             # modifiers first, so that a name cut by the head ("Cooke Kittredge") is whole
             # before the apposition rule looks for the commas around it
-            chars = (modifiers_start(normal, chars[0]) or chars[0], chars[1])
+            chars = (modifiers_start(normal, chars[0]) or chars[0], name_end(normal, chars[1]))
             chars = apposition_head(normal, *chars) or chars
             if not names_someone(normal[chars[0]:chars[1]]):
                 continue  # "the", "of", "his", "33": a stray token, not a noun phrase
