@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from .timex_calendar import HOLIDAYS
+
 _MONTH = (r"(?:jan(?:uary|\.)?|feb(?:ruary|\.)?|mar(?:ch|\.)?|apr(?:il|\.)?|may|june?|july?|"
           r"aug(?:ust|\.)?|sept?(?:ember|\.)?|oct(?:ober|\.)?|nov(?:ember|\.)?|dec(?:ember|\.)?)")
 _DAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
@@ -29,9 +31,7 @@ _ORDINAL_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _QUARTER = (rf"(?:first|second|third|fourth|1st|2nd|3rd|4th|final) quarter"
             rf"(?: of (?:the |this |next )?(?:year|{_YEAR}))?(?:,? {_YEAR})?|q[1-4](?: {_YEAR})?")
 _SEASON = r"(?:spring|summer|autumn|fall|winter)"
-_HOLIDAY = (r"christmas(?: eve| day)?|boxing day|new year['’]?s?(?: eve| day)?|easter(?: sunday|"
-            r" monday| weekend)?|good friday|thanksgiving|halloween|independence day|"
-            r"labou?r day|memorial day")
+_HOLIDAY = HOLIDAYS.replace("'", "['’]")  # as written: either apostrophe
 _CORE = "|".join([
     rf"(?:(?:this|next|coming) )?{_DAY}(?:,? {_MONTH} {_ORDINAL_DAY})?(?: {_PART_OF_DAY})?",
     rf"(?:early|mid|late)?[- ]?{_MONTH}(?: {_ORDINAL_DAY}(?:\s*[-–]\s*\d{{1,2}})?)?"

@@ -17,22 +17,15 @@ from datetime import date, timedelta
 
 from dateutil.easter import easter
 
-from .timex_rules import MONTH, MONTHS, end_of_month, part_of
+from .timex_rules import MONTH, end_of_month, named_month, part_of, read_by
 
 Found = tuple[date, date, float] | None
-_BY = ("by", "before", "until")
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
              "4th": 4}
 
 
 def _by(m: re.Match, start: date, end: date, confidence: float, today: date) -> Found:
-    """The interval as the phrase's preposition reads it: "by X" runs from the document's date
-    to the end of X; anything else is X itself (its past part cut off)."""
-    if end < today:
-        return None
-    if (m.groupdict().get("prep") or "") in _BY:
-        return today, end, confidence
-    return max(start, today), end, confidence
+    return read_by(m.groupdict().get("prep"), start, end, confidence, today)
 
 
 def _quarter(m: re.Match, today: date) -> Found:
@@ -65,10 +58,7 @@ def _decade(m: re.Match, today: date) -> Found:
 
 def _week_of_month(m: re.Match, today: date) -> Found:
     """"in the first week of December", "the last week of June"."""
-    month = [x[:3] for x in MONTHS].index(m.group("month")[:3]) + 1
-    year = int(m.group("year")) if m.group("year") else today.year
-    if not m.group("year") and end_of_month(year, month) < today:
-        year += 1
+    year, month = named_month(m, today)
     last_day = end_of_month(year, month)
     if m.group("ord") == "last":
         start = last_day - timedelta(days=6)
@@ -139,10 +129,11 @@ def _holiday(m: re.Match, today: date) -> Found:
 
 
 _PREP = r"^(?:(?P<prep>in|by|before|until|during|at|on|over|for|into|from) )?(?:the )?"
-_HOLIDAYS = (r"christmas eve|christmas day|christmas|boxing day|new year's eve|new year's day|"
-             r"new year's|new year|easter sunday|easter monday|good friday|easter|thanksgiving|"
-             r"halloween|independence day|the fourth of july|july 4th|labou?r day|memorial day|"
-             r"weekend")
+#: holiday names as :func:`claimtag.timex.resolve` sees them (lower case, straight apostrophe);
+#: :mod:`claimtag.timephrase` finds the same names in running text
+HOLIDAYS = (r"christmas eve|christmas day|christmas|boxing day|new year's eve|new year's day|"
+            r"new year's|new year|easter sunday|easter monday|good friday|easter|thanksgiving|"
+            r"halloween|independence day|the fourth of july|july 4th|labou?r day|memorial day")
 CALENDAR_RULES: list[tuple[re.Pattern, Callable]] = [(re.compile(p), r) for p, r in [
     (_PREP + r"(?:(?P<part>end|close|start|beginning|middle) of (?:the )?)?"
      r"(?:(?P<ord>first|second|third|fourth|1st|2nd|3rd|4th) quarter|q(?P<qn>[1-4]))"
@@ -156,5 +147,5 @@ CALENDAR_RULES: list[tuple[re.Pattern, Callable]] = [(re.compile(p), r) for p, r
     (_PREP + r"(?P<day>\d{1,2})(?:st|nd|rd|th)(?: of (?:the |this )?(?P<which>next)? ?month)?$",
      _day_of_month),
     (r"^(?:(?P<prep>by|before|at|on|over|for|until|in time for|in) )?"
-     rf"(?:(?P<which>this|next|the) )?(?P<name>{_HOLIDAYS})\b", _holiday),
+     rf"(?:(?P<which>this|next|the) )?(?P<name>{HOLIDAYS}|weekend)\b", _holiday),
 ]]

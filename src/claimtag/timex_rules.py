@@ -150,9 +150,7 @@ def _season(m: re.Match, today: date) -> tuple[date, date, float] | None:
     else:
         return None
     start, end, confidence = part_of(which if which in ("early", "late") else "", start, end)
-    if m.group("prep") in ("by", "before", "until"):
-        start = today
-    return (max(start, today), end, min(confidence, 0.7)) if end >= today else None
+    return read_by(m.group("prep"), start, end, min(confidence, 0.7), today)
 
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
@@ -160,12 +158,33 @@ MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augus
 MONTH = r"(?P<month>" + "|".join(m[:3] + (m[3:] and f"(?:{m[3:]}|\\.)?") for m in MONTHS) + r")"
 
 
-def _month_part(m: re.Match, today: date) -> tuple[date, date, float] | None:
-    """"early February", "mid-March 2025", "May 1-7": part of the next such month."""
+#: prepositions that read "X" as a deadline: from the document's date to the end of X
+BY = ("by", "before", "until")
+
+
+def read_by(prep: str | None, start: date, end: date, confidence: float, today: date
+            ) -> tuple[date, date, float] | None:
+    """The interval as the phrase's preposition reads it: "by X" runs from the document's date
+    to the end of X, anything else is X itself with its past part cut off; ``None`` when X
+    is over."""
+    if end < today:
+        return None
+    return (today if prep in BY else max(start, today)), end, confidence
+
+
+def named_month(m: re.Match, today: date) -> tuple[int, int]:
+    """(year, month) of the match's ``month`` group: its ``year`` group if given, else the
+    next such month that has not ended."""
     month = [x[:3] for x in MONTHS].index(m.group("month")[:3]) + 1
     year = int(m.group("year")) if m.group("year") else today.year
     if not m.group("year") and end_of_month(year, month) < today:
         year += 1
+    return year, month
+
+
+def _month_part(m: re.Match, today: date) -> tuple[date, date, float] | None:
+    """"early February", "mid-March 2025", "May 1-7": part of the next such month."""
+    year, month = named_month(m, today)
     first, last = date(year, month, 1), end_of_month(year, month)
     if m.group("d1"):
         d2 = int(m.group("d2")) if m.group("d2") else int(m.group("d1"))
@@ -173,13 +192,12 @@ def _month_part(m: re.Match, today: date) -> tuple[date, date, float] | None:
             first, last = date(year, month, int(m.group("d1"))), date(year, month, d2)
         except ValueError:
             return None
-        if m.group("prep") in ("by", "before", "until"):
+        if m.group("prep") in BY:
             first = today
+        # a past day is kept (clamped): it may open a range, "from January 23 through March 9"
         return max(first, today), last, 0.85
     start, end, confidence = part_of((m.group("part") or "").strip("- "), first, last)
-    if m.group("prep") in ("by", "before", "until"):
-        start = today
-    return max(start, today), end, confidence
+    return read_by(m.group("prep"), start, end, confidence, today)
 
 
 def _duration(m: re.Match, today: date) -> tuple[date, date, float] | None:
