@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from claimtag.source_phrase import apposition_head, modifiers_start, name_end, names_someone
+from claimtag.source_phrase import (apposition_head, modifiers_start, name_end, names_someone,
+                                    trim_edges)
 
 
 def _head(sentence: str, span: str) -> str | None:
@@ -46,6 +47,9 @@ def test_a_span_that_is_no_apposition_stays(sentence: str, span: str) -> None:
     ("United States House of Representatives Speaker Nancy Pelosi confirmed a vote.",
      "Speaker Nancy Pelosi", "United States House of Representatives Speaker Nancy Pelosi"),
     ("Fifteen-year-old Robert said he saw the car.", "Robert", "Fifteen-year-old Robert"),
+    ("Assistant Secretary of State for East Asian and Pacific Affairs Daniel J. Kritenbrink will "
+     "travel.", "Asian and Pacific Affairs Daniel J. Kritenbrink",
+     "Assistant Secretary of State for East Asian and Pacific Affairs Daniel J. Kritenbrink"),
 ])
 def test_a_source_takes_in_its_modifiers(sentence: str, span: str, expected: str) -> None:
     start = sentence.index(span)
@@ -60,6 +64,7 @@ def test_a_source_takes_in_its_modifiers(sentence: str, span: str, expected: str
     ("Critics, citing local paramilitary groups, said the vote was rigged.",
      "local paramilitary groups"),
     ("Officials said so.", "Officials"),
+    ("For Democrats voters said it mattered.", "Democrats voters"),
 ])
 def test_words_that_do_not_modify_the_source_stay_out(sentence: str, span: str) -> None:
     assert modifiers_start(sentence, sentence.index(span)) is None
@@ -80,3 +85,25 @@ def test_names_someone(span: str, expected: bool) -> None:
 ])
 def test_name_end_takes_in_the_rest_of_a_cut_name(text: str, cut: str, whole: str) -> None:
     assert text[:name_end(text, len(cut))] == whole
+
+
+@pytest.mark.parametrize("text, span, expected", [
+    ("The agriculture officials earlier announced a cull.", "The agriculture officials earlier",
+     "The agriculture officials"),
+    ("Affleck tweeted, \"He was a hero.\"", "Affleck tweeted", "Affleck"),
+    ("This Wednesday Greek Foreign Minister George Katrougalos said so.",
+     "This Wednesday Greek Foreign Minister George Katrougalos",
+     "Greek Foreign Minister George Katrougalos"),
+    ("Susan Bro, Heather Heyer's mother, told reporters so.", "Susan Bro, Heather Heyer's mother",
+     "Susan Bro"),
+    # an apposition left open (no closing comma) stays: the span may be the whole title
+    ("Federal Minister for Agriculture, Peter McGauran said so.",
+     "Federal Minister for Agriculture, Peter McGauran",
+     "Federal Minister for Agriculture, Peter McGauran"),
+    ("Officials said so.", "Officials", "Officials"),
+])
+def test_trim_edges_drops_adverbs_days_verbs_and_a_closed_apposition(text: str, span: str,
+                                                                     expected: str) -> None:
+    start = text.index(span)
+    got = trim_edges(text, start, start + len(span))
+    assert text[got[0]:got[1]] == expected

@@ -67,7 +67,7 @@ _OPENERS = frozenset(["although", "though", "but", "or", "on", "in", "at", "as",
                       "meanwhile", "however", "also", "then", "so"])
 _JOINERS = frozenset(["and", "of", "&"])
 _CLAUSE_BEFORE = re.compile(r"(?:^|[,;:\"“”()—–]\s*)([^,;:\"“”()—–]*)$")
-MAX_MODIFIERS = 5
+MAX_MODIFIERS = 8
 
 
 def modifiers_start(text: str, start: int) -> int | None:
@@ -84,6 +84,9 @@ def modifiers_start(text: str, start: int) -> int | None:
     at_sentence_start = clause.start(1) == 0
     for i, word in enumerate(words):
         lower = word.lower().strip(".'’")
+        if lower == "for" and 0 < i < len(words) - 1 and words[i - 1][0].isupper() \
+                and words[i + 1][0].isupper():
+            continue  # a title: "Secretary of State for East Asian and Pacific Affairs"
         if lower in _OPENERS or (lower in _JOINERS and i == 0) or re.search(r"\d", word):
             return None
         if lower in _MODIFIERS:
@@ -128,3 +131,31 @@ def name_end(text: str, end: int) -> int:
     while (m := _NEXT_NAME_WORD.match(text, end)) and m.group(1).lower() not in _MONTH_OR_DAY:
         end = m.end()
     return end
+
+
+#: words the head takes in at a source's edges that are not part of its noun phrase: adverbs
+#: and days ("The agriculture officials earlier", "This Wednesday Greek Foreign Minister ..."),
+#: and a reporting verb ("Affleck tweeted")
+_EDGE_WORDS = frozenset(["earlier", "later", "also", "previously", "again", "then", "still",
+                         "today", "yesterday", "tonight", "now", "recently", "initially",
+                         "reportedly", "this", "last", "on", "said", "says", "told", "tweeted",
+                         "wrote", "added", "stated", "announced"]) | _MONTH_OR_DAY - {"may"}
+_WORD = re.compile(r"\S+")
+
+
+def trim_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` without the adverbs, days and reporting verbs at its edges, and
+    without a closed apposition inside it ("Susan Bro, Heather Heyer's mother, told" ->
+    "Susan Bro"); the span itself when nothing is left."""
+    words = [m.span() for m in _WORD.finditer(text, start, end)]
+    while words and text[words[-1][0]:words[-1][1]].lower().strip(",") in _EDGE_WORDS:
+        words.pop()
+    while words and text[words[0][0]:words[0][1]].lower().strip(",") in _EDGE_WORDS:
+        words.pop(0)
+    if not words:
+        return start, end
+    new_start, new_end = words[0][0], words[-1][1]
+    comma = text.find(", ", new_start, new_end)
+    if comma > new_start and text[new_end:].startswith(","):
+        new_end = comma  # "X, Y," : Y is X's apposition
+    return new_start, new_end

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .source_phrase import apposition_head, modifiers_start, name_end, names_someone
+from .source_phrase import apposition_head, modifiers_start, name_end, names_someone, trim_edges
 from .span_head import SPAN_TYPES, TAGS
-from .timephrase import forward_expression, snap_when
+from .timephrase import dates_the_statement, forward_expression, snap_when
 
 #: which labels may carry which span (training/guidelines.md, "Spans")
 ALLOWED = {"source": {"claim", "denial", "forecast"}, "cue": {"claim", "denial", "forecast"},
@@ -80,6 +80,7 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
     """
     index: tuple[str, Sequence[int]] | None = None  # built only if some span is found
     found: dict[str, Span] = {}
+    cue_chars: tuple[int, int] | None = None  #: in the normalised text, for the when rule
     if not any(label in ALLOWED[kind] for kind in SPAN_TYPES):
         return found  # fact and other sentences: nothing to decode
     real = np.array([end > start for start, end in offsets], dtype=bool)
@@ -102,15 +103,20 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
             # before the apposition rule looks for the commas around it
             chars = (modifiers_start(normal, chars[0]) or chars[0], name_end(normal, chars[1]))
             chars = apposition_head(normal, *chars) or chars
+            chars = trim_edges(normal, *chars)
             if not names_someone(normal[chars[0]:chars[1]]):
                 continue  # "the", "of", "his", "33": a stray token, not a noun phrase
-        if kind == "when":  # a time expression, or none
+        if kind == "when":  # a time expression, or none; not the time of the speaking
             chars = snap_when(normal, *chars) if chars else None
+            if chars is not None and dates_the_statement(normal, chars, cue_chars):
+                chars = None
             if chars is None:
                 chars = forward_expression(normal)
-                if chars is None:
+                if chars is None or dates_the_statement(normal, chars, cue_chars):
                     continue
                 score = _mean_inside(inside_p, offsets, real, *chars)
+        if kind == "cue":
+            cue_chars = chars
         start, end = chars
         o_start, o_end = where[start], where[end - 1] + 1
         found[kind] = Span(original[o_start:o_end], o_start, o_end, round(score, 4))

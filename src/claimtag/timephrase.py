@@ -82,7 +82,22 @@ def snap_when(text: str, start: int, end: int) -> tuple[int, int] | None:
             gap = "x" if e <= start else text[end:s] if s >= end else ""
             if (s < start or e > end) and len(gap) <= 1 and not gap.strip():
                 start, end, grown = min(start, s), max(end, e), True
-    return start, end
+    return None if points_back(text, start, end) else (start, end)
+
+
+#: words that put a time expression in the past ("for the last 30 years", "a few days ago",
+#: "earlier this week", "since March"): when something happened, not when a forecast is due
+_BACKWARD = re.compile(r"\b(?:last(?! (?:week|day|weekend|month) of)|past|previous|recent|since)\b",
+                       re.IGNORECASE)
+_BACKWARD_AROUND = re.compile(r"\b(?:earlier|last|past|previous|since)\s*$|^\s+(?:ago|earlier)\b", re.IGNORECASE)
+
+
+def points_back(text: str, start: int, end: int) -> bool:
+    """Whether the time expression ``text[start:end]`` points back: a past word inside it, or
+    "earlier" / "ago" right around it. The guidelines' ``when`` is the forecast event's time."""
+    return bool(_BACKWARD.search(text[start:end])
+                or _BACKWARD_AROUND.search(text[max(0, start - 9):start])
+                or _BACKWARD_AROUND.search(text[end:end + 9]))
 
 
 #: words that point a time expression forward, for a forecast whose head found no phrase
@@ -94,6 +109,29 @@ def forward_expression(text: str) -> tuple[int, int] | None:
     """The first time expression of ``text`` that points forward ("tonight", "by 2030",
     "in the coming weeks"): a forecast's ``when`` where the span head marked none."""
     for m in TIME_EXPRESSION.finditer(text):
-        if _FORWARD.search(m.group()):
+        if _FORWARD.search(m.group()) and not points_back(text, m.start(), m.end()):
             return m.start(), m.end()
     return None
+
+
+#: past-tense reporting verbs: the time beside them dates the statement
+_REPORTED = re.compile(r"(?:said|told|announced|stated|wrote|tweeted|added|explained|noted|claimed|"
+                       r"declared|insisted|argued|confirmed)\b", re.IGNORECASE)
+_FORWARD_MARKER = re.compile(r"\b(?:will|would|shall|going to|to be|expects?|plans?|aims?)\b",
+                             re.IGNORECASE)
+_QUOTES = re.compile(r"[\"“”]")
+_SAID_TIME = re.compile(rf"(?:on )?(?:{_DAY}|today|yesterday|{_MONTH} {_ORDINAL_DAY})", re.IGNORECASE)
+
+
+def dates_the_statement(text: str, when: tuple[int, int], cue: tuple[int, int] | None) -> bool:
+    """Whether the time expression ``when`` says when the words were said, not when the
+    forecast is due (the guidelines: "said Wednesday" dates the statement): a day right after a
+    past-tense reporting cue, or a time that opens the sentence before that cue, with no quote
+    or forward marker between them ("On Friday in Istanbul, Erdogan said, ...")."""
+    if cue is None or not _REPORTED.match(text, cue[0]):
+        return False
+    if when[0] >= cue[1]:
+        return not text[cue[1]:when[0]].strip() and bool(_SAID_TIME.fullmatch(text, when[0], when[1]))
+    between = text[when[1]:cue[0]]
+    return (when[1] <= cue[0] and not text[:when[0]].strip() and not _QUOTES.search(between)
+            and not _FORWARD_MARKER.search(between))
