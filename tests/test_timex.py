@@ -63,7 +63,7 @@ def test_parse_date_accepts_iso_and_names_the_bad_value() -> None:
     ("in the first quarter of next year", "2019-11-13", "2020-01-01", "2020-03-31"),
     ("by the end of the first quarter", "2017-01-09", "2017-01-09", "2017-03-31"),
     ("in Q3", "2021-04-29", "2021-07-01", "2021-09-30"),
-    ("in the first half of 2023", "2022-08-17", "2023-01-01", "2023-07-02"),
+    ("in the first half of 2023", "2022-08-17", "2023-01-01", "2023-06-30"),
     ("in fiscal 2026, which begins Oct. 1", "2025-08-14", "2025-10-01", "2026-09-30"),
     ("in the current fiscal year ending March 31", "2022-11-22", "2022-11-22", "2023-03-31"),
     ("in the 2030s", "2026-05-20", "2030-01-01", "2039-12-31"),
@@ -101,19 +101,52 @@ def test_event_anchored_phrases_give_none(phrase: str) -> None:
     assert resolve(phrase, DAY) is None
 
 
-def test_the_due_date_probe_set_resolves() -> None:
-    """training/raw/due_probe.jsonl: 160 news phrasings with the interval a careful reader
-    gives (written for the resolver, separate from the real splits' gold due dates)."""
+@pytest.mark.parametrize("name, resolvable, at_least", [
+    ("due_probe.jsonl", 136, 135),
+    ("due_probe_v2.jsonl", 126, 122),
+])
+def test_the_due_date_probe_sets_resolve(name: str, resolvable: int, at_least: int) -> None:
+    """training/raw/due_probe*.jsonl: news phrasings with the interval a careful reader gives
+    (written for the resolver by annotators blind to its code, separate from the real splits'
+    gold due dates; v2 was written after v1's rules and scored 84 of 126 before its own)."""
     import json
     from pathlib import Path
 
     from claimtag.span_eval import due_matches
 
-    probe = Path(__file__).resolve().parents[1] / "training" / "raw" / "due_probe.jsonl"
+    probe = Path(__file__).resolve().parents[1] / "training" / "raw" / name
     rows = [json.loads(line) for line in probe.open(encoding="utf-8")]
-    resolvable = [r for r in rows if r["resolvable"]]
+    found = [r for r in rows if r["resolvable"]]
     right = 0
-    for r in resolvable:
+    for r in found:
         due = resolve(r["phrase"], date.fromisoformat(r["date"]))
         right += due is not None and due_matches(due.start, due.end, r["start"], r["end"])
-    assert len(resolvable) == 136 and right >= 134
+    assert len(found) == resolvable and right >= at_least
+
+
+@pytest.mark.parametrize("phrase", ["by mid-decade", "when the market recovers", "before the mayor "
+                                    "steps down", "as the decade ends", "after the marathon"])
+def test_month_like_words_do_not_break_the_resolver(phrase: str) -> None:
+    """"dec" of "decade" and "mar" of "market" once crashed the month lookup (ValueError)."""
+    resolve(phrase, DAY)  # no exception; None or an interval
+
+
+@pytest.mark.parametrize("phrase, today, start, end", [
+    ("a week on Monday", "2016-05-11", "2016-05-23", "2016-05-23"),
+    ("Friday week", "2025-07-22", "2025-08-01", "2025-08-01"),
+    ("in H2 2025", "2024-12-28", "2025-07-01", "2025-12-31"),
+    ("next quarter", "2018-12-31", "2019-01-01", "2019-03-31"),
+    ("within a year or two", "2017-06-21", "2018-06-21", "2019-06-21"),
+    ("by close of business on Friday", "2024-08-27", "2024-08-27", "2024-08-30"),
+    ("next financial year", "2022-06-11", "2023-04-01", "2024-03-31"),
+    ("by mid-decade", "2021-09-30", "2021-09-30", "2025-12-31"),
+])
+def test_news_variants_are_reworded_into_known_phrasings(phrase: str, today: str, start: str,
+                                                          end: str) -> None:
+    due = resolve(phrase, date.fromisoformat(today))
+    assert due is not None and (due.start, due.end) == (start, end), due
+
+
+@pytest.mark.parametrize("phrase", ["one day", "sooner or later", "someday"])
+def test_someday_is_open_ended(phrase: str) -> None:
+    assert resolve(phrase, DAY) is None

@@ -17,7 +17,8 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from .timex_calendar import CALENDAR_RULES
-from .timex_rules import MONTH, MONTHS, RULES, end_of_month
+from .timex_reword import reword
+from .timex_rules import MONTH, MONTHS, RULES, end_of_month, month_number
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,14 @@ def resolve(when: str, today: date) -> Due | None:
     phrase = re.sub(r"^(?:as early as|as soon as|sometime|some time) ", "", phrase)
     phrase = re.sub(r"^(?:until|through|till|up to|no later than|not later than) (?:at least )?",
                     "by ", phrase)
-    phrase = _reword(phrase)
+    phrase = reword(phrase, today)
     if re.fullmatch(r"(?:on )?the day after tomorrow", phrase):
         day = (today + timedelta(days=2)).isoformat()
         return Due(day, day, 0.9, "day_after_tomorrow")
     phrase = re.sub(r"\b(?:at least|midday|noon|(?:in the )?(?:morning|afternoon|evening)|"
                     r"night|local time)\b ?", "", phrase).strip()
-    if re.fullmatch(r"(?:from )?now(?: on)?|(?:in )?the future|forever|eventually", phrase):
+    if re.fullmatch(r"(?:from )?now(?: on)?|(?:in )?the future|forever|eventually|one day|some ?day|"
+                    r"sooner or later|in due course", phrase):
         return None  # open-ended: nothing to check by a date
     phrase = re.sub(r"^(?:(?:in|during|by) )?the week of ", "the week of ", phrase)
     phrase = re.sub(rf"\b{MONTH} of (this|next) year\b",  # "June of this year": that June
@@ -87,27 +89,14 @@ def resolve(when: str, today: date) -> Due | None:
     return _dateparser(phrase, today) or _inside(phrase, today)
 
 
-def _reword(phrase: str) -> str:
-    """News variants put in the words the rules know: "a fortnight" is two weeks, "in three
-    weeks' time" is "in three weeks time", "by year-end" is "by the end of the year", "later
-    today" is today, and "the fiscal year ending March 31" is "by March 31"."""
-    phrase = re.sub(r"\b(?:a )?fortnight(s?)\b", lambda m: "two weeks" if not m.group(1)
-                    else "weeks", phrase)
-    phrase = re.sub(r"(\w)(?:'s|s') time\b", r"\1s time", phrase)
-    phrase = re.sub(r"\b(?:the )?(?:year[- ]end|year's end)\b", "the end of the year", phrase)
-    phrase = re.sub(r"^later (today|tonight)$", r"\1", phrase)
-    return re.sub(r"^.*\b(?:fiscal|financial) year (?:ending|that ends|which ends) (?:on )?",
-                  "by ", phrase)
-
-
 def _inside(phrase: str, today: date) -> Due | None:
     """A longer phrase that holds a date: "next month on August 2", "for parts of September
     and October", "during the APEC host year in 2023". Low confidence: the rest is unread."""
     dates = [m for m in re.finditer(rf"{MONTH}\.? (\d{{1,2}})\b", phrase)]
     if dates:
         return _dateparser(dates[0].group(0), today)
-    months = [MONTHS.index(m.group(1)) + 1 for m in re.finditer(MONTH.replace("?P<month>", ""),
-                                                                   phrase)]
+    months = [month_number(m.group(1)) for m in re.finditer(
+        r"\b" + MONTH.replace("?P<month>", "") + r"(?!\w)", phrase)]
     if months:
         first = resolve(MONTHS[months[0] - 1], today)
         last = resolve(MONTHS[months[-1] - 1], today)

@@ -113,6 +113,9 @@ def part_of(part: str, start: date, end: date) -> tuple[date, date, float]:
         return start + timedelta(days=2 * length // 3), end, 0.8
     if part in ("first half", "second half"):
         middle = start + timedelta(days=length // 2)
+        if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):  # a calendar year
+            return ((start, date(start.year, 6, 30), 0.8) if part == "first half"
+                    else (date(start.year, 7, 1), end, 0.8))
         return (start, middle, 0.8) if part == "first half" else (middle, end, 0.8)
     return start, end, 0.8 if part == "later" else 0.85
 
@@ -158,6 +161,11 @@ MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augus
 MONTH = r"(?P<month>" + "|".join(m[:3] + (m[3:] and f"(?:{m[3:]}|\\.)?") for m in MONTHS) + r")"
 
 
+def month_number(name: str) -> int:
+    """1-12 for a month's name, whole or abbreviated ("Sept.", "dec")."""
+    return [x[:3] for x in MONTHS].index(name[:3].lower()) + 1
+
+
 #: prepositions that read "X" as a deadline: from the document's date to the end of X
 BY = ("by", "before", "until")
 
@@ -175,7 +183,7 @@ def read_by(prep: str | None, start: date, end: date, confidence: float, today: 
 def named_month(m: re.Match, today: date) -> tuple[int, int]:
     """(year, month) of the match's ``month`` group: its ``year`` group if given, else the
     next such month that has not ended."""
-    month = [x[:3] for x in MONTHS].index(m.group("month")[:3]) + 1
+    month = month_number(m.group("month"))
     year = int(m.group("year")) if m.group("year") else today.year
     if not m.group("year") and end_of_month(year, month) < today:
         year += 1
