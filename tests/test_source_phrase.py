@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claimtag.source_phrase import (apposition_head, modifiers_start, name_end, names_someone,
-                                    trim_edges)
+from claimtag.source_phrase import apposition_head, modifiers_start, name_end, names_someone, trim_edges
 
 
 def _head(sentence: str, span: str) -> str | None:

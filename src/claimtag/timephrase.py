@@ -89,7 +89,8 @@ def snap_when(text: str, start: int, end: int) -> tuple[int, int] | None:
 #: "earlier this week", "since March"): when something happened, not when a forecast is due
 _BACKWARD = re.compile(r"\b(?:last(?! (?:week|day|weekend|month) of)|past|previous|recent|since)\b",
                        re.IGNORECASE)
-_BACKWARD_AROUND = re.compile(r"\b(?:earlier|last|past|previous|since)\s*$|^\s+(?:ago|earlier)\b", re.IGNORECASE)
+_BACKWARD_AROUND = re.compile(r"\b(?:earlier|last|past|previous|since)\s*$|^\s+(?:ago|earlier)\b",
+                              re.IGNORECASE)
 
 
 def points_back(text: str, start: int, end: int) -> bool:
