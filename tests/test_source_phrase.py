@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from claimtag.source_phrase import apposition_head, modifiers_start, name_end, names_someone, trim_edges
+from claimtag.source_phrase import (
+    apposition_head,
+    modifiers_start,
+    name_end,
+    names_someone,
+    sourceless_cue,
+    trim_edges,
+)
 
 
 def _head(sentence: str, span: str) -> str | None:
@@ -106,3 +113,10 @@ def test_trim_edges_drops_adverbs_days_verbs_and_a_closed_apposition(text: str, 
     start = text.index(span)
     got = trim_edges(text, start, start + len(span))
     assert text[got[0]:got[1]] == expected
+
+
+@pytest.mark.parametrize("cue, expected", [
+    ("reportedly", True), ("allegedly", True), ("is believed to", True), ("were said to", True),
+    ("said", False), ("told reporters", False), ("reportedly said", False)])
+def test_sourceless_cue(cue: str, expected: bool) -> None:
+    assert sourceless_cue(cue) is expected

@@ -290,3 +290,26 @@ def test_a_source_that_is_a_lone_function_word_is_dropped() -> None:
     probs[5] = 0.0
     probs[5, TAGS.index("B-source")] = 1.0  # "officials"
     assert decode(probs, offsets, text, "claim")["source"].text == "officials"
+
+
+def test_a_claim_hedged_by_reportedly_has_no_source() -> None:
+    """training/guidelines.md, "Sourceless claims": "reportedly" is the cue, the source null."""
+    text = "Kimura reportedly made several posts."
+    words = [(0, 6), (7, 17), (18, 22), (23, 30), (31, 36), (36, 37)]
+    offsets = [(0, 0), *words, (0, 0)]
+    probs = np.full((len(offsets), len(TAGS)), 0.0)
+    probs[:, 0] = 1.0
+    probs[1] = 0.0
+    probs[1, TAGS.index("B-source")] = 1.0  # "Kimura"
+    probs[2] = 0.0
+    probs[2, TAGS.index("B-cue")] = 1.0  # "reportedly"
+    spans = decode(probs, offsets, text, "claim")
+    assert spans["cue"].text == "reportedly" and "source" not in spans
+    said = "Kimura said she made several posts."
+    probs[2] = 0.0
+    probs[2, TAGS.index("B-cue")] = 1.0  # now "said": a reporting verb keeps its source
+    words = [(0, 6), (7, 11), (12, 15), (16, 20), (21, 28), (29, 34), (34, 35)]
+    offsets = [(0, 0), *words, (0, 0)]
+    probs = np.vstack([probs[:-1], probs[-1:], probs[-1:]])
+    spans = decode(probs, offsets, said, "claim")
+    assert spans["cue"].text == "said" and spans["source"].text == "Kimura"

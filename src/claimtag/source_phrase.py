@@ -159,3 +159,15 @@ def trim_edges(text: str, start: int, end: int) -> tuple[int, int]:
     if comma > new_start and text[new_end:].startswith(","):
         new_end = comma  # "X, Y," : Y is X's apposition
     return new_start, new_end
+
+
+#: hedge and passive reporting cues that the guidelines give no source ("Sourceless claims":
+#: "Kimura reportedly made several posts" has cue "reportedly" and a null source)
+_SOURCELESS_CUE = re.compile(
+    r"(?:reportedly|allegedly|purportedly|supposedly|(?:is|are|was|were) (?:reportedly |"
+    r"widely )?(?:believed|reported|said|thought|alleged|understood|rumou?red) to)", re.IGNORECASE)
+
+
+def sourceless_cue(cue: str) -> bool:
+    """Whether ``cue`` is a hedge or passive reporting phrase that takes no source."""
+    return bool(_SOURCELESS_CUE.fullmatch(cue.strip()))

@@ -14,7 +14,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .source_phrase import apposition_head, modifiers_start, name_end, names_someone, trim_edges
+from .source_phrase import (
+    apposition_head,
+    modifiers_start,
+    name_end,
+    names_someone,
+    sourceless_cue,
+    trim_edges,
+)
 from .span_head import SPAN_TYPES, TAGS
 from .timephrase import dates_the_statement, forward_expression, snap_when
 
@@ -120,6 +127,8 @@ def decode(probs: np.ndarray, offsets: Sequence[tuple[int, int]], original: str,
         start, end = chars
         o_start, o_end = where[start], where[end - 1] + 1
         found[kind] = Span(original[o_start:o_end], o_start, o_end, round(score, 4))
+    if "source" in found and "cue" in found and sourceless_cue(found["cue"].text):
+        del found["source"]  # "X reportedly made ...": the guidelines' sourceless claim
     return found
 
 
