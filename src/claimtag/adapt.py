@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .data import Example
+from .distil import DistilConfig, TeacherLogits, distil_loss
 from .labels import LabelSet
 from .model_files import ModelMeta, quiet_loading
 from .span_head import SPAN_TYPES, SpanHead, has_head, head_features, load_head, save_head
@@ -43,6 +44,8 @@ class AdaptConfig:
     weight_decay: float = 0.01
     #: one run per seed from the same weights; several runs are averaged into one model
     seeds: tuple[int, ...] = (13,)
+    #: with a teacher: its soft targets mixed into the label loss (:mod:`claimtag.distil`)
+    distil: DistilConfig | None = None
 
 
 @dataclass
@@ -50,20 +53,22 @@ class _Encoded:
     input_ids: list[int]
     label: int
     tags: list[int]  #: -100 everywhere for a sentence without span annotation
+    soft: list[float] | None = None  #: the teacher's logits, where it has them
 
 
-def _encode(tokenizer, examples: Sequence[Example], labels: LabelSet, max_length: int
-            ) -> list[_Encoded]:
+def _encode(tokenizer, examples: Sequence[Example], labels: LabelSet, max_length: int,
+            teacher: TeacherLogits | None = None) -> list[_Encoded]:
     from .segment import normalize
 
     enc = tokenizer([normalize(e.text) for e in examples], truncation=True, max_length=max_length,
                     return_offsets_mapping=True)
+    soft = teacher.for_examples(list(examples)) if teacher else [None] * len(examples)
     rows = []
     for i, example in enumerate(examples):
         offsets = [tuple(x) for x in enc["offset_mapping"][i]]
         tags = (token_tags(example.text, gold_spans(example), offsets) if has_spans(example)
                 else [-100] * len(offsets))
-        rows.append(_Encoded(enc["input_ids"][i], labels.label2id[example.label], tags))
+        rows.append(_Encoded(enc["input_ids"][i], labels.label2id[example.label], tags, soft[i]))
     return rows
 
 
@@ -91,24 +96,30 @@ def _tensors(batch: list[_Encoded], pad_id: int) -> dict[str, torch.Tensor]:
         ids[row, :n] = torch.tensor(r.input_ids)
         mask[row, :n] = 1
         tags[row, :n] = torch.tensor(r.tags)
+    width = len(next((r.soft for r in batch if r.soft is not None), [0.0]))
     return {"input_ids": ids, "attention_mask": mask, "tags": tags,
-            "labels": torch.tensor([r.label for r in batch])}
+            "labels": torch.tensor([r.label for r in batch]),
+            "soft": torch.tensor([r.soft or [0.0] * width for r in batch]),
+            "has_soft": torch.tensor([r.soft is not None for r in batch])}
 
 
 def adapt(model_dir: Path, train: Sequence[Example], dev: Sequence[Example],
-          config: AdaptConfig = AdaptConfig()) -> dict[str, object]:
+          config: AdaptConfig = AdaptConfig(), teacher: TeacherLogits | None = None
+          ) -> dict[str, object]:
     """Train ``model_dir``'s encoder, classifier and span head together on ``train`` and save
     them back; ``dev`` gives the temperature and the head's dev scores. With several
     ``config.seeds`` the stage runs once per seed from the same weights and the runs' weights
     are averaged (a uniform "model soup", Wortsman et al. 2022): one model, the variance of a
-    single run's data order smoothed out. Returns ``{"adapt": settings and sizes, "spans": the
+    single run's data order smoothed out. With ``teacher`` and ``config.distil`` the label loss
+    mixes in the teacher's soft targets. Returns ``{"adapt": settings and sizes, "spans": the
     head's record, "temperature": T}``."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model, head = _load(model_dir)
     meta = ModelMeta.load(model_dir, model.config.id2label)
-    rows = _encode(tokenizer, train, meta.labels, meta.max_length)
+    rows = _encode(tokenizer, train, meta.labels, meta.max_length,
+                   teacher if config.distil else None)
     start = (_copy(model.state_dict()), _copy(head.state_dict()) if head is not None else {})
     runs = [_train_once(model, head, start, rows, config, seed, tokenizer.pad_token_id or 0)
             for seed in config.seeds]
@@ -179,7 +190,9 @@ def _train_once(model: torch.nn.Module, head: SpanHead | None,
             t = _tensors(batch, pad_id)
             out = model(input_ids=t["input_ids"], attention_mask=t["attention_mask"],
                         output_hidden_states=head is not None)
-            loss = torch.nn.functional.cross_entropy(out.logits, t["labels"])
+            loss = (distil_loss(out.logits, t["labels"], t["soft"], t["has_soft"], config.distil)
+                    if config.distil else torch.nn.functional.cross_entropy(out.logits,
+                                                                           t["labels"]))
             if head is not None and (t["tags"] != -100).any():
                 span_logits = head(head_features(out.hidden_states, head.config.layers))
                 loss = loss + config.span_weight * torch.nn.functional.cross_entropy(

@@ -39,6 +39,11 @@ def train(
     adapt_epochs: Annotated[int, typer.Option(help="Epochs of the --adapt stage.")] = 2,
     adapt_learning_rate: Annotated[float, typer.Option(help="Peak learning rate of the --adapt stage.")] = 2e-5,
     adapt_seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds: one --adapt run each from the same weights, averaged into one model; default: --seed.")] = None,
+    teacher: Annotated[Path | None, typer.Option(help="Teacher logits (JSONL: sha256, labels, logits) mixed into the loss of both stages as soft targets.")] = None,
+    distil: Annotated[list[Path] | None, typer.Option(help="Unlabelled sentences (any 'label' is ignored) learnt from --teacher alone, in the first stage.")] = None,
+    distil_alpha: Annotated[float, typer.Option(help="Share of the teacher's term in the loss of labelled sentences.")] = 0.5,
+    distil_temperature: Annotated[float, typer.Option(help="Softmax temperature of the teacher's and the student's distributions.")] = 2.0,
+    adapt_distil: Annotated[bool, typer.Option(help="Mix --teacher into the --adapt stage too (else that stage learns the labels alone).")] = True,
 ) -> None:
     """Fine-tune a model on labelled sentences; writes the model, report and model card."""
     from .train import train as run_training
@@ -57,6 +62,9 @@ def train(
         adapt=[str(p) for p in adapt or []], adapt_epochs=adapt_epochs,
         adapt_learning_rate=adapt_learning_rate,
         adapt_seeds=_seeds(adapt_seeds),
+        teacher=str(teacher) if teacher else None, distil=[str(p) for p in distil or []],
+        distil_alpha=distil_alpha, distil_temperature=distil_temperature,
+        adapt_distil=adapt_distil,
     )
     report = run_training(config)
     _print_summary(report)

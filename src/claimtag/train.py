@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from .data import (
     Example,
     data_hash,
 )
+from .distil import DistilConfig, distil_loss
 from .labels import LabelSet
 from .model_files import ModelMeta
 from .onnx_export import ship_int8
@@ -72,13 +74,21 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
         dtype=torch.float32,
     )
 
-    def encode(examples: list[Example]) -> Dataset:
-        ds = Dataset.from_dict({"text": [e.text for e in examples],
-                                "label": [labels.label2id[e.label] for e in examples]})
-        return ds.map(lambda b: tokenizer(b["text"], truncation=True, max_length=config.max_length),
-                      batched=True, remove_columns=["text"])
+    def encode(examples: list[Example], unlabelled: list[Example] | None = None) -> Dataset:
+        rows = {"text": [e.text for e in examples + (unlabelled or [])],
+                "label": [labels.label2id[e.label] for e in examples]
+                + [-100] * len(unlabelled or [])}
+        if unlabelled is not None:  # with a teacher: its logits where it has them
+            soft = data.teacher.for_examples(examples) + data.teacher.require(unlabelled, "--distil")
+            rows["has_soft"] = [v is not None for v in soft]
+            rows["soft"] = [v or [0.0] * len(labels.names) for v in soft]
+        return Dataset.from_dict(rows).map(
+            lambda b: tokenizer(b["text"], truncation=True, max_length=config.max_length),
+            batched=True, remove_columns=["text"])
 
     weights = _class_weights(data.train, labels) if config.class_weights else None
+    distil = (DistilConfig(config.distil_alpha, config.distil_temperature) if data.teacher
+              else None)
     args = TrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=config.epochs,
@@ -103,17 +113,19 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
         save_only_model=False,
         # Batches of similar length carry little padding: about twice as fast on a CPU.
         train_sampling_strategy="group_by_length",
+        remove_unused_columns=data.teacher is None,  # keep the teacher's columns for the loss
     )
     trainer = _make_weighted_trainer()(
         model=model,
         args=args,
-        train_dataset=encode(data.train),
+        train_dataset=encode(data.train, data.distil if data.teacher else None),
         eval_dataset=encode(data.dev),
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=_compute_metrics,
         callbacks=[EarlyStoppingCallback(config.early_stopping_patience), *(callbacks or [])],
         class_weights=weights,
+        distil=distil,
     )
     resume_from = last_checkpoint(checkpoints) if config.resume else None
     if config.resume and resume_from is None:
@@ -143,12 +155,16 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
     if data.adapt:
         stage = adapt(out, data.adapt, data.dev, AdaptConfig(
             epochs=config.adapt_epochs, learning_rate=config.adapt_learning_rate,
-            seeds=tuple(config.adapt_seeds or [config.seed])))
+            seeds=tuple(config.adapt_seeds or [config.seed]),
+            distil=distil if config.adapt_distil else None), data.teacher)
         meta.temperature = stage["temperature"]
         meta.extra["adapt"] = stage["adapt"]
         if "spans" in stage:
             meta.extra["spans"] = stage["spans"]
         meta.save(out)
+    if distil is not None:
+        meta.extra["distil"] = {**asdict(distil), "teacher": Path(config.teacher).name,
+                                "unlabelled_sentences": len(data.distil)}
     meta.extra["onnx"] = ship_int8(out)  # after the weights and head: it records their hash
     meta.save(out)
     config.save(out / "train_config.json")
@@ -173,20 +189,28 @@ def _make_weighted_trainer() -> type:
     from transformers import Trainer
 
     class WeightedTrainer(Trainer):
-        """Trainer whose cross-entropy can weight classes (for skewed user label sets)."""
+        """Trainer whose cross-entropy can weight classes (for skewed user label sets), or mix
+        in a teacher's soft targets (:mod:`claimtag.distil`; then without class weights)."""
 
-        def __init__(self, *args: Any, class_weights: np.ndarray | None = None, **kw: Any):
+        def __init__(self, *args: Any, class_weights: np.ndarray | None = None,
+                     distil: DistilConfig | None = None, **kw: Any):
             super().__init__(*args, **kw)
             self.class_weights = (
                 torch.tensor(class_weights, dtype=torch.float32) if class_weights is not None
                 else None
             )
+            self.distil = distil
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs.pop("labels")
+            soft, has_soft = inputs.pop("soft", None), inputs.pop("has_soft", None)
             outputs = model(**inputs)
-            loss = torch.nn.functional.cross_entropy(outputs.logits, labels,
-                                                     weight=self.class_weights)
+            if soft is not None and self.distil is not None:
+                loss = distil_loss(outputs.logits, labels, soft.float(), has_soft.bool(),
+                                   self.distil)
+            else:
+                loss = torch.nn.functional.cross_entropy(outputs.logits, labels,
+                                                         weight=self.class_weights)
             return (loss, outputs) if return_outputs else loss
 
     return WeightedTrainer

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .data import DataError, Example, labels_in, load_examples, load_many, split_by_document
+from .distil import TeacherLogits
 from .labels import LabelSet
 from .model_files import resolve_model_dir
 
@@ -45,6 +46,14 @@ class TrainConfig:
     adapt_learning_rate: float = 2e-5
     #: one adapt run per seed, weights averaged; empty: one run with ``seed``
     adapt_seeds: list[int] = field(default_factory=list)
+    #: teacher logits by sentence sha256 (:mod:`claimtag.distil`): soft targets in both stages
+    teacher: str | None = None
+    #: unlabelled sentences (their ``label`` is ignored) learnt from the teacher alone
+    distil: list[str] = field(default_factory=list)
+    distil_alpha: float = 0.5
+    distil_temperature: float = 2.0
+    #: whether the adapt stage mixes in the teacher too (else: its labels alone)
+    adapt_distil: bool = True
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -70,6 +79,8 @@ class LoadedData:
     slices: dict[str, list[Example]]
     labels: LabelSet
     adapt: list[Example] = field(default_factory=list)
+    distil: list[Example] = field(default_factory=list)
+    teacher: TeacherLogits | None = None
 
 
 def load_data(config: TrainConfig) -> LoadedData:
@@ -97,7 +108,14 @@ def load_data(config: TrainConfig) -> LoadedData:
     adapt_rows = load_many(config.adapt, labels)
     if config.adapt and not adapt_rows:
         raise DataError(f"--adapt: no sentences in {config.adapt}")
-    return LoadedData(train, dev, {k: v for k, v in slices.items() if v}, labels, adapt_rows)
+    if config.distil and not config.teacher:
+        raise DataError("--distil needs --teacher: unlabelled sentences learn from its logits")
+    teacher = TeacherLogits.load(config.teacher, labels) if config.teacher else None
+    distil_rows = load_many(config.distil, labels)
+    if teacher is not None and distil_rows:
+        teacher.require(distil_rows, ", ".join(config.distil))
+    return LoadedData(train, dev, {k: v for k, v in slices.items() if v}, labels, adapt_rows,
+                      distil_rows, teacher)
 
 
 def _labels_for(base: str, train: list[Example]) -> LabelSet:

@@ -50,13 +50,18 @@ def data_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+#: splits a file may declare besides train/dev/test: ``distil``, unlabelled sentences that a
+#: model learns from a teacher alone (:mod:`claimtag.distil`), checked for leaks like the others
+EXTRA_SPLITS = ("distil",)
+
+
 def split_of(file: Path, example: Example) -> str:
     """The split a row belongs to: its ``split`` field, else the file's name (train/dev/test)."""
     declared = example.extra.get("split")
-    if declared in SPLITS:
+    if declared in SPLITS + EXTRA_SPLITS:
         return str(declared)
     stem = file.stem.lower()
-    return next((s for s in SPLITS if s in stem), stem)
+    return next((s for s in SPLITS + EXTRA_SPLITS if s in stem), stem)
 
 
 def validate(paths: list[Path], labels: LabelSet | None = None,
@@ -83,7 +88,8 @@ def _add_pointers(result: ValidationResult, file: Path, labels: LabelSet,
                   texts_dir: Path | None) -> None:
     pointers = load_pointers(file, labels)
     for p in pointers:
-        split = p.split if p.split in SPLITS else split_of(file, Example("-", p.label))
+        split = (p.split if p.split in SPLITS + EXTRA_SPLITS
+                 else split_of(file, Example("-", p.label)))
         result.pointers.setdefault(split, []).append(p)
     if texts_dir is None:
         result.unresolved += len(pointers)
@@ -92,7 +98,8 @@ def _add_pointers(result: ValidationResult, file: Path, labels: LabelSet,
         result.splits.setdefault(split_of(file, example), []).append(example)
 
 
-def _norm(text: str) -> str:
+def normalized(text: str) -> str:
+    """The form in which two sentences count as the same: lower case, words only."""
     return re.sub(r"\W+", " ", text.lower()).strip()
 
 
@@ -102,7 +109,7 @@ def find_leaks(splits: dict[str, list[Example]]) -> list[str]:
     owner: dict[str, str] = {}
     for split, examples in splits.items():
         for e in examples:
-            key = _norm(e.text)
+            key = normalized(e.text)
             if key in owner and owner[key] != split:
                 leaks.append(f"exact duplicate in {owner[key]} and {split}: {e.text[:80]!r}")
             owner.setdefault(key, split)
@@ -125,7 +132,7 @@ def _near_duplicates(splits: dict[str, list[Example]]) -> list[str]:
     similarity = (matrix @ matrix.T).tocoo()
     for i, j, value in zip(similarity.row, similarity.col, similarity.data):
         if (i < j and value >= NEAR_DUPLICATE_COSINE and split_names[i] != split_names[j]
-                and _norm(rows[i][1]) != _norm(rows[j][1])):  # exact ones are reported already
+                and normalized(rows[i][1]) != normalized(rows[j][1])):  # exact ones are reported already
             found.append(f"near duplicate ({value:.2f}) in {split_names[i]} and "
                          f"{split_names[j]}: {rows[i][1][:60]!r} ~ {rows[j][1][:60]!r}")
     return found
