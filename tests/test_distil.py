@@ -95,9 +95,10 @@ def test_training_with_a_teacher_learns_from_it(tmp_path: Path, tiny_model_dir: 
     plain = run("plain")
     taught = run("taught", teacher=str(teacher), distil=[str(unlabelled)], distil_alpha=0.9,
                  adapt=[str(data)])  # the second stage learns from the teacher too
-    meta = json.loads((taught / "claimtag.json").read_text())["extra"]["distil"]
-    assert meta == {"alpha": 0.9, "temperature": 2.0, "teacher": "teacher.jsonl",
-                    "unlabelled_sentences": 12}
+    extra = json.loads((taught / "claimtag.json").read_text())["extra"]
+    assert extra["distil"] == {"alpha": 0.9, "temperature": 2.0, "teacher": "teacher.jsonl",
+                               "unlabelled_sentences": 12}
+    assert extra["adapt"]["distil"] == {"alpha": 0.9, "temperature": 2.0}
     probe = ["Next year the plant 3 may open.", "The bridge opened in 1998."]
     p_plain = Tagger.load(plain).classify(probe)
     p_taught = Tagger.load(taught).classify(probe)
