@@ -53,7 +53,8 @@ class _Encoded:
     input_ids: list[int]
     label: int
     tags: list[int]  #: -100 everywhere for a sentence without span annotation
-    soft: list[float] | None = None  #: the teacher's logits, where it has them
+    soft: list[float]  #: the teacher's logits (zeros where it has none)
+    has_soft: bool
 
 
 def _encode(tokenizer, examples: Sequence[Example], labels: LabelSet, max_length: int,
@@ -62,13 +63,15 @@ def _encode(tokenizer, examples: Sequence[Example], labels: LabelSet, max_length
 
     enc = tokenizer([normalize(e.text) for e in examples], truncation=True, max_length=max_length,
                     return_offsets_mapping=True)
-    soft = teacher.for_examples(list(examples)) if teacher else [None] * len(examples)
+    soft, has_soft = (teacher or TeacherLogits({})).soft_targets(list(examples),
+                                                                 len(labels.names))
     rows = []
     for i, example in enumerate(examples):
         offsets = [tuple(x) for x in enc["offset_mapping"][i]]
         tags = (token_tags(example.text, gold_spans(example), offsets) if has_spans(example)
                 else [-100] * len(offsets))
-        rows.append(_Encoded(enc["input_ids"][i], labels.label2id[example.label], tags, soft[i]))
+        rows.append(_Encoded(enc["input_ids"][i], labels.label2id[example.label], tags, soft[i],
+                             has_soft[i]))
     return rows
 
 
@@ -96,11 +99,10 @@ def _tensors(batch: list[_Encoded], pad_id: int) -> dict[str, torch.Tensor]:
         ids[row, :n] = torch.tensor(r.input_ids)
         mask[row, :n] = 1
         tags[row, :n] = torch.tensor(r.tags)
-    width = len(next((r.soft for r in batch if r.soft is not None), [0.0]))
     return {"input_ids": ids, "attention_mask": mask, "tags": tags,
             "labels": torch.tensor([r.label for r in batch]),
-            "soft": torch.tensor([r.soft or [0.0] * width for r in batch]),
-            "has_soft": torch.tensor([r.soft is not None for r in batch])}
+            "soft": torch.tensor([r.soft for r in batch]),
+            "has_soft": torch.tensor([r.has_soft for r in batch])}
 
 
 def adapt(model_dir: Path, train: Sequence[Example], dev: Sequence[Example],

@@ -69,15 +69,20 @@ class TeacherLogits:
         return [None if (v := self.table.get(sentence_sha256(e.text))) is None else v.tolist()
                 for e in examples]
 
-    def require(self, examples: list[Example], where: str) -> list[list[float]]:
-        """Logits for every example (unlabelled sentences are nothing without them)."""
+    def soft_targets(self, examples: list[Example], width: int
+                     ) -> tuple[list[list[float]], list[bool]]:
+        """The training columns: each example's logits (zeros where the teacher has none, so
+        every row has ``width`` values) and whether it has them."""
         found = self.for_examples(examples)
-        missing = [e for e, v in zip(examples, found) if v is None]
+        return [v or [0.0] * width for v in found], [v is not None for v in found]
+
+    def require(self, examples: list[Example], where: str) -> None:
+        """Raise unless every example has logits (unlabelled sentences are nothing without)."""
+        missing = [e for e, v in zip(examples, self.for_examples(examples)) if v is None]
         if missing:
             first = missing[0]
             raise DataError(f"{where}: {len(missing)} distillation sentences have no teacher "
                             f"logits, the first {first.doc_id}#{first.sent_index}")
-        return [v for v in found if v is not None]
 
 
 def write_teacher_logits(path: Path, rows: list[tuple[str, list[float]]],

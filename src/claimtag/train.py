@@ -26,7 +26,7 @@ from .data import (
     Example,
     data_hash,
 )
-from .distil import DistilConfig, distil_loss
+from .distil import DistilConfig, TeacherLogits, distil_loss
 from .labels import LabelSet
 from .model_files import ModelMeta
 from .onnx_export import ship_int8
@@ -74,14 +74,13 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
         dtype=torch.float32,
     )
 
-    def encode(examples: list[Example], unlabelled: list[Example] | None = None) -> Dataset:
-        rows = {"text": [e.text for e in examples + (unlabelled or [])],
-                "label": [labels.label2id[e.label] for e in examples]
-                + [-100] * len(unlabelled or [])}
-        if unlabelled is not None:  # with a teacher: its logits where it has them
-            soft = data.teacher.for_examples(examples) + data.teacher.require(unlabelled, "--distil")
-            rows["has_soft"] = [v is not None for v in soft]
-            rows["soft"] = [v or [0.0] * len(labels.names) for v in soft]
+    def encode(examples: list[Example], unlabelled: list[Example] = (),
+               teacher: TeacherLogits | None = None) -> Dataset:
+        everything = [*examples, *unlabelled]
+        rows = {"text": [e.text for e in everything],
+                "label": [labels.label2id[e.label] for e in examples] + [-100] * len(unlabelled)}
+        if teacher is not None:
+            rows["soft"], rows["has_soft"] = teacher.soft_targets(everything, len(labels.names))
         return Dataset.from_dict(rows).map(
             lambda b: tokenizer(b["text"], truncation=True, max_length=config.max_length),
             batched=True, remove_columns=["text"])
@@ -118,7 +117,7 @@ def train(config: TrainConfig, callbacks: list[Any] | None = None) -> dict[str, 
     trainer = _make_weighted_trainer()(
         model=model,
         args=args,
-        train_dataset=encode(data.train, data.distil if data.teacher else None),
+        train_dataset=encode(data.train, data.distil, data.teacher),
         eval_dataset=encode(data.dev),
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),

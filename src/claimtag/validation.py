@@ -53,15 +53,16 @@ def data_files(paths: list[Path]) -> list[Path]:
 #: splits a file may declare besides train/dev/test: ``distil``, unlabelled sentences that a
 #: model learns from a teacher alone (:mod:`claimtag.distil`), checked for leaks like the others
 EXTRA_SPLITS = ("distil",)
+KNOWN_SPLITS = SPLITS + EXTRA_SPLITS
 
 
 def split_of(file: Path, example: Example) -> str:
     """The split a row belongs to: its ``split`` field, else the file's name (train/dev/test)."""
     declared = example.extra.get("split")
-    if declared in SPLITS + EXTRA_SPLITS:
+    if declared in KNOWN_SPLITS:
         return str(declared)
     stem = file.stem.lower()
-    return next((s for s in SPLITS + EXTRA_SPLITS if s in stem), stem)
+    return next((s for s in KNOWN_SPLITS if s in stem), stem)
 
 
 def validate(paths: list[Path], labels: LabelSet | None = None,
@@ -88,8 +89,7 @@ def _add_pointers(result: ValidationResult, file: Path, labels: LabelSet,
                   texts_dir: Path | None) -> None:
     pointers = load_pointers(file, labels)
     for p in pointers:
-        split = (p.split if p.split in SPLITS + EXTRA_SPLITS
-                 else split_of(file, Example("-", p.label)))
+        split = p.split if p.split in KNOWN_SPLITS else split_of(file, Example("-", p.label))
         result.pointers.setdefault(split, []).append(p)
     if texts_dir is None:
         result.unresolved += len(pointers)

@@ -101,11 +101,16 @@ def draw(clones: Path, seed: int = 2026) -> list[dict]:
     return _finish(docs)
 
 
+def document_id(doc: dict) -> str:
+    """A document's id: its source's first word and a hash of repository, path and record."""
+    key = f"{doc['repo']}|{doc['path']}|{doc['record']}"
+    return f"{doc['source'].split('-')[0]}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
 def _finish(docs: list[dict]) -> list[dict]:
     """Give each document its id and its first sentences; drop documents of under 3."""
     for doc in docs:
-        key = f"{doc['repo']}|{doc['path']}|{doc['record']}"
-        doc["doc_id"] = f"{doc['source'].split('-')[0]}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+        doc["doc_id"] = document_id(doc)
         doc["sentences"] = [{"i": i, "start": s.start, "end": s.end, "text": s.text}
                             for i, s in enumerate(split_sentences(doc["text"])[:MAX_SENTENCES])]
     return [d for d in docs if len(d["sentences"]) >= 3]

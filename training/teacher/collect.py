@@ -14,18 +14,20 @@ python -m training.teacher.collect --inputs .gpu/data --logits OUT/teacher_logit
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from claimtag.distil import write_teacher_logits
+from claimtag.labels import LabelSet
 from claimtag.validation import near_copies, normalized
 
+from ..sources.pool import document_id
+
 HERE = Path(__file__).resolve().parents[1]
-#: the column order of run.py's logits (the bundled model's label ids)
-LABELS = ["forecast", "denial", "claim", "fact", "other"]
+#: the column order of run.py's logits: the default label set's, the bundled model's ids
+LABELS = list(LabelSet.default().names)
 
 
 def _without_copies(unlab: list[dict], labelled: list[str]) -> list[dict]:
@@ -52,12 +54,11 @@ def main() -> None:
                          LABELS)
     with (HERE / "data" / "real" / "distil.pointers.jsonl").open("w", encoding="utf-8") as fh:
         for r in unlab:
-            ident = f"{r['repo']}|{r['path']}|{r['record']}"
-            doc_id = f"{r['source'].split('-')[0]}-{hashlib.sha256(ident.encode()).hexdigest()[:10]}"
             label = LABELS[int(np.argmax(got[("unlab", r["key"])]))]
             fh.write(json.dumps({
-                "doc_id": doc_id, "sent_index": r["i"], "label": label, "source": r["source"],
-                "repo": r["repo"], "commit": r["commit"], "path": r["path"], "record": r["record"],
+                "doc_id": document_id(r), "sent_index": r["i"], "label": label,
+                "source": r["source"], "repo": r["repo"], "commit": r["commit"], "path": r["path"],
+                "record": r["record"],
                 "start": r["start"], "end": r["end"], "sha256": r["key"], "split": "distil",
             }, ensure_ascii=False) + "\n")
     print(f"{len(rows)} teacher rows, {len(unlab)} distillation pointers")
