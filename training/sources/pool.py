@@ -7,6 +7,7 @@ and by each source's selection rule below, so the pool can be drawn again identi
 Run: python -m training.sources.pool --clones CLONES --out POOL.jsonl
      python -m training.sources.pool --clones CLONES --out POOL2.jsonl --v2 raw/real/documents.jsonl
      python -m training.sources.pool --clones CLONES --out POOL3.jsonl --v3 raw/real/documents.jsonl
+     python -m training.sources.pool --clones CLONES --out POOL4.jsonl --v4 raw/real/documents.jsonl
 """
 
 from __future__ import annotations
@@ -53,14 +54,15 @@ def _documents(clones: Path, name: str, path: str, commit: str | None = None) ->
     return docs
 
 
-def _state_dept(clones: Path, n: int, rng: random.Random) -> list[dict]:
-    """Items of the press-release feed over its history: every 40th commit, first sight kept."""
+def _state_dept(clones: Path, n: int, rng: random.Random, step: int = 40) -> list[dict]:
+    """Items of the press-release feed over its history: every ``step``-th commit, first sight
+    kept."""
     source = SOURCES["state-dept-pr"]
     where = clone_dir(clones, source.repo)
     commits = subprocess.run(["git", "-C", str(where), "log", "--format=%H", "--", "data.rss"],
                              capture_output=True, text=True, check=True).stdout.split()
     seen: dict[str, dict] = {}
-    for commit in commits[::40]:
+    for commit in commits[::step]:
         try:
             docs = _documents(clones, "state-dept-pr", "data.rss", commit)
         except Exception:  # noqa: BLE001 - a malformed historical feed is skipped
@@ -146,6 +148,63 @@ def draw_v3(clones: Path, drawn: set[tuple[str, str]]) -> list[dict]:
                     if (d["path"], d["record"]) not in drawn])
 
 
+#: pool v4 draws single sentences with these cues (denials, rebuttals, debunking) from anywhere
+#: in documents no earlier pool drew: real leads deny too little to learn denials from
+V4_CUES = re.compile(
+    r"\b(den(?:y|ies|ied|ying|ial|ials)|reject(?:s|ed|ing)?|dismiss(?:es|ed|ing)?|"
+    r"refut(?:e|es|ed|ing)|rebut(?:s|ted)?|not true|untrue|false(?:ly|hood|hoods)?|hoax|"
+    r"rumou?rs?|myths?|misinformation|disinformation|baseless|unfounded|groundless|"
+    r"no evidence|no truth|no basis|fake|fabricat(?:ed|ion|ions)|contrary to|"
+    r"categorically|nonsense|never (?:said|did|been|was|were|had|have)|"
+    r"(?:has|have|had|was|were|is|are|did|does|do) (?:not|never) been)\b", re.IGNORECASE)
+V4_PER_DOCUMENT = 3  #: at most this many sentences of one document, so that none dominates
+#: sentences per source: speeches (the most cued, and the least like news) are held back
+V4_QUOTAS = {"state-dept-pr": 300, "whitehouse-2017": 130, "presidential-speeches": 170,
+             "crs-reports": 60, "wikinews-geovirus": 60}
+
+
+def draw_v4(clones: Path, drawn: set[tuple[str, str]], seed: int = 2032) -> list[dict]:
+    """The fourth pool: sentences with a denial cue (``V4_CUES``) from documents that no
+    labelling pool and no unlabelled (distil) set drew: White House remarks and statements,
+    State Department releases, CRS products, presidential speeches and GeoVirus excerpts. Each
+    chosen sentence keeps its index in the whole document (not only the lead); ``drawn`` holds
+    the (path, record) of every document to leave out."""
+    rng = random.Random(seed)
+    docs = _documents(clones, "wikinews-geovirus", "data/Corpora/GeoVirus.xml")
+    wh = SOURCES["whitehouse-2017"]
+    for path in _paths(clones, wh.repo, wh.commit, "speeches-html/"):
+        if any(k in path for k in ("remarks", "statement")) and not any(
+                k in path for k in ("press-briefing", "interview", "press-conference", "gaggle")):
+            docs += _documents(clones, "whitehouse-2017", path)
+    docs += _state_dept(clones, 10**6, rng, step=1)
+    crs = SOURCES["crs-reports"]
+    for path in _paths(clones, crs.repo, crs.commit, "markdown/"):
+        docs += _documents(clones, "crs-reports", path)
+    speeches = SOURCES["presidential-speeches"]
+    for path in _paths(clones, speeches.repo, speeches.commit, "data/"):
+        if path[5:9] >= "1961" and not any(k in path for k in ("debate", "press-conference")):
+            docs += _documents(clones, "presidential-speeches", path)
+    chosen = []
+    for doc in docs:
+        if (doc["path"], doc["record"]) in drawn:
+            continue
+        cued = [(i, s) for i, s in enumerate(split_sentences(doc["text"]))
+                if 25 <= len(s.text) <= 400 and V4_CUES.search(s.text)]
+        if cued:
+            doc["doc_id"] = document_id(doc)
+            keep = sorted(rng.sample(cued, min(V4_PER_DOCUMENT, len(cued))), key=lambda c: c[0])
+            doc["sentences"] = [{"i": i, "start": s.start, "end": s.end, "text": s.text}
+                                for i, s in keep]
+            chosen.append(doc)
+    rng.shuffle(chosen)
+    out, total = [], dict.fromkeys(V4_QUOTAS, 0)
+    for doc in chosen:
+        if total[doc["source"]] < V4_QUOTAS[doc["source"]]:
+            out.append(doc)
+            total[doc["source"]] += len(doc["sentences"])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clones", type=Path, required=True)
@@ -155,11 +214,21 @@ def main() -> None:
                              "(raw/real/documents.jsonl)")
     parser.add_argument("--v3", type=Path, metavar="DOCUMENTS",
                         help="draw pool v3 instead, leaving out the documents in DOCUMENTS")
+    parser.add_argument("--v4", type=Path, metavar="DOCUMENTS",
+                        help="draw pool v4 instead, leaving out the documents in DOCUMENTS, in "
+                             "pool v3 and in the unlabelled distil set")
     args = parser.parse_args()
-    if args.v2 or args.v3:
-        done = args.v2 or args.v3
+    if args.v2 or args.v3 or args.v4:
+        done = args.v2 or args.v3 or args.v4
         drawn = {(d["path"], d["record"]) for d in map(json.loads, done.open(encoding="utf-8"))}
-        docs = draw_v2(args.clones, drawn) if args.v2 else draw_v3(args.clones, drawn)
+        if args.v4:
+            here = done.parent
+            drawn |= {(d["path"], d["record"]) for f in (here / "pool_v3" / "documents.jsonl",
+                      here.parents[1] / "data" / "real" / "distil.pointers.jsonl")
+                      for d in map(json.loads, f.open(encoding="utf-8"))}
+            docs = draw_v4(args.clones, drawn)
+        else:
+            docs = draw_v2(args.clones, drawn) if args.v2 else draw_v3(args.clones, drawn)
     else:
         docs = draw(args.clones)
     with args.out.open("w", encoding="utf-8") as fh:
