@@ -39,10 +39,10 @@ lint: $(STAMP)
 ## Rebuild training/data/ from the writers' documents and check it.
 data: $(STAMP)
 	$(PY) training/build_data.py
-	$(VENV)/bin/claimtag data validate training/data
+	$(VENV)/bin/claimtag data validate training/data training/data/real
 
 validate: $(STAMP)
-	$(VENV)/bin/claimtag data validate training/data
+	$(VENV)/bin/claimtag data validate training/data training/data/real
 
 ## Retrain the default model from training/data with the fixed recipe (about 12 min on 2 cores).
 model: $(STAMP)
