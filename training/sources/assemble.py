@@ -66,6 +66,16 @@ def kappa(a: list[str], b: list[str]) -> float:
     return (observed - expected) / (1 - expected) if expected < 1 else 1.0
 
 
+def agreed_label(key: str, a: str, b: str, adjudicated: dict[str, dict]) -> str:
+    """The two annotators' label, or where they differ, the adjudication made for that pair."""
+    if a == b:
+        return a
+    fix = adjudicated.get(key)
+    if fix is None or (fix["a"], fix["b"]) != (a, b):
+        raise SystemExit(f"{key}: disagreement {a}/{b} without a matching adjudication")
+    return fix["label"]
+
+
 def _held_out(rows: dict[str, list[dict]], texts: Path | None) -> dict[str, list[dict]]:
     """Drop dev rows seen in train and test rows seen in train or dev (exact, then near)."""
     def text(row: dict) -> str:
@@ -108,12 +118,7 @@ def main() -> None:
             if a is None or b is None:
                 raise SystemExit(f"{key}: missing annotation (a={a}, b={b})")
             pairs[split].append((a, b))
-            label = a
-            if a != b:
-                fix = adjudicated.get(key)
-                if fix is None or (fix["a"], fix["b"]) != (a, b):
-                    raise SystemExit(f"{key}: disagreement {a}/{b} without a matching adjudication")
-                label = fix["label"]
+            label = agreed_label(key, a, b, adjudicated)
             # spans (pool v2 on): the first annotator's, or the second's where only they gave
             # the adjudicated label
             spans = (first_rows[key] if label == a else second_rows[key]).get("spans",

@@ -25,7 +25,7 @@ from pathlib import Path
 from claimtag.data import document_split, load_examples
 from claimtag.validation import near_copies, normalized
 
-from .assemble import FRACTIONS, OUT, RAW, SPLIT_SEED, kappa, span_agreement
+from .assemble import FRACTIONS, OUT, RAW, SPLIT_SEED, agreed_label, kappa, span_agreement
 from .catalog import SOURCES
 from .extract import EXTRACTORS
 from .gitsource import read_at
@@ -68,13 +68,8 @@ def main() -> None:
         key = f"{row['doc_id']}#{row['sent_index']}"
         a, b = first[key]["label"], second[key]["label"]
         pairs.append((a, b))
-        label = a
-        if a != b:
-            fix = fixes.get(key)
-            if fix is None or (fix["a"], fix["b"]) != (a, b):
-                raise SystemExit(f"{key}: disagreement {a}/{b} without a matching adjudication")
-            label = fix["label"]
-        else:
+        label = agreed_label(key, a, b, fixes)
+        if a == b:
             span_pairs.append((first[key]["spans"], second[key]["spans"], row["text"]))
         spans = (first[key] if label == a else second[key])["spans"]
         rows.append({**row, "label": label, "spans": spans})
