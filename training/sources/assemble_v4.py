@@ -26,9 +26,7 @@ from claimtag.data import document_split, load_examples
 from claimtag.validation import near_copies, normalized
 
 from .assemble import FRACTIONS, OUT, RAW, SPLIT_SEED, agreed_label, kappa, span_agreement
-from .catalog import SOURCES
-from .extract import EXTRACTORS
-from .gitsource import read_at
+from .rebuild import SourceTexts
 
 POOL = RAW / "pool_v4"
 REAL = RAW.parents[1] / "real"  # the rebuilt labelled splits (training/real/)
@@ -40,13 +38,10 @@ def _by_id(name: str) -> dict[str, dict]:
 
 def sentences(clones: Path) -> list[dict]:
     """Every pool v4 sentence with its pointer fields, its text and its part (train/dev)."""
-    cache: dict[tuple, dict[str, str]] = {}
+    sources = SourceTexts(clones)
     out = []
     for doc in map(json.loads, (POOL / "documents.jsonl").open(encoding="utf-8")):
-        key = (doc["repo"], doc["commit"], doc["path"])
-        if key not in cache:
-            cache[key] = EXTRACTORS[SOURCES[doc["source"]].extractor](read_at(clones, *key))
-        text = cache[key][doc["record"]]
+        text = sources.file(doc["source"], doc["repo"], doc["commit"], doc["path"])[doc["record"]]
         part = "train" if document_split(doc["doc_id"], FRACTIONS, seed=SPLIT_SEED) == "train" \
             else "dev"
         for s in doc["sentences"]:

@@ -30,11 +30,27 @@ POINTERS = HERE / "data" / "real"
 RAW_DOCUMENTS = HERE / "raw" / "real" / "documents.jsonl"
 
 
+class SourceTexts:
+    """The extracted documents of source files read at their commits, each file once."""
+
+    def __init__(self, clones: Path) -> None:
+        self.clones = clones
+        self._files: dict[tuple[str, str, str], dict[str, str]] = {}
+
+    def file(self, source: str, repo: str, commit: str, path: str) -> dict[str, str]:
+        """``{record: text}`` of one source file (read and extracted on first use)."""
+        key = (repo, commit, path)
+        if key not in self._files:
+            self._files[key] = EXTRACTORS[SOURCES[source].extractor](
+                read_at(self.clones, repo, commit, path))
+        return self._files[key]
+
+
 def rebuild(clones: Path, out: Path, pointer_dir: Path = POINTERS) -> dict[str, int]:
     """Write texts and resolved rows; returns sentences per split."""
     texts = out / "texts"
     texts.mkdir(parents=True, exist_ok=True)
-    cache: dict[tuple[str, str, str], dict[str, str]] = {}  # one extraction per source file
+    sources = SourceTexts(clones)
     documents = {d["doc_id"]: d for d in map(json.loads, RAW_DOCUMENTS.open(encoding="utf-8"))}
     date_cache: dict = {}
     counts = {}
@@ -44,13 +60,10 @@ def rebuild(clones: Path, out: Path, pointer_dir: Path = POINTERS) -> dict[str, 
             target = texts / f"{p.doc_id}.txt"
             if target.exists():
                 continue
-            key = (p.repo, p.commit, p.path)
-            if key not in cache:
-                blob = read_at(clones, p.repo, p.commit, p.path)
-                cache[key] = EXTRACTORS[SOURCES[p.source].extractor](blob)
-            if p.record not in cache[key]:
+            records = sources.file(p.source, p.repo, p.commit, p.path)
+            if p.record not in records:
                 raise SystemExit(f"{p.where}: record {p.record!r} not in {p.repo}:{p.path}")
-            target.write_text(cache[key][p.record], encoding="utf-8")
+            target.write_text(records[p.record], encoding="utf-8")
         examples = resolve(pointers, texts)  # checks every offset and sha256
         days = {doc_id: _date(documents.get(doc_id), texts / f"{doc_id}.txt", clones,
                               date_cache) for doc_id in {e.doc_id for e in examples}}

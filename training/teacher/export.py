@@ -23,8 +23,7 @@ from claimtag.segment import normalize, split_sentences
 
 from ..sources import pool
 from ..sources.catalog import SOURCES
-from ..sources.extract import EXTRACTORS
-from ..sources.gitsource import read_at
+from ..sources.rebuild import SourceTexts
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "training" / "data"
@@ -49,13 +48,10 @@ def pool_v3(clones: Path) -> list[dict]:
 
     a, b, adjudicated = labels("labels_a.jsonl"), labels("labels_b.jsonl"), \
         labels("adjudications.jsonl")
-    cache: dict[tuple, dict[str, str]] = {}
+    sources = SourceTexts(clones)
     rows = []
     for doc in map(json.loads, (POOL_V3 / "documents.jsonl").open()):
-        key = (doc["repo"], doc["commit"], doc["path"])
-        if key not in cache:
-            cache[key] = EXTRACTORS[SOURCES[doc["source"]].extractor](read_at(clones, *key))
-        text = cache[key][doc["record"]]
+        text = sources.file(doc["source"], doc["repo"], doc["commit"], doc["path"])[doc["record"]]
         for s in doc["sentences"]:
             ident, sentence = f"{doc['doc_id']}#{s['i']}", text[s["start"]:s["end"]]
             assert sha(sentence) == s["sha256"], ident
