@@ -76,6 +76,22 @@ def test_evaluate_prints_scores_and_writes_report(monkeypatch, capsys, tiny_mode
     assert (tmp_path / "r" / "confusion_data.png").exists()
 
 
+def test_evaluate_reports_due_date_resolution(monkeypatch, capsys, tiny_model_dir, tmp_path):
+    text = "Talks will resume within weeks, officials said."
+    start = text.index("within weeks")
+    data = tmp_path / "dated.jsonl"
+    data.write_text(json.dumps({"doc_id": "a", "text": text, "label": "forecast",
+                                "date": "2016-10-26", "due": ["2016-10-26", "2016-12-07"],
+                                "spans": {"when": [start, start + 12]}}) + "\n")
+    code, out, _ = run_cli(monkeypatch, capsys, "evaluate", "-m", str(tiny_model_dir), "--data",
+                           str(data), "--report-dir", str(tmp_path / "r"))
+    assert code == 0
+    assert "due dates: 1 of 1 resolvable forecasts resolved right (1.000)" in out
+    assert "dateparser alone: 0, 0.000" in out
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["model"]["data"]["resolution"]["correct"] == 1
+
+
 def test_data_validate_passes_and_fails(monkeypatch, capsys, tmp_path):
     good = tmp_path / "good"
     good.mkdir()

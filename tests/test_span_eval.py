@@ -64,12 +64,38 @@ def test_resolution_scores_count_right_and_abstained() -> None:
         return Example(text, "forecast", extra={"date": "2016-10-26", "due": due,
                                                 "spans": {"when": [start, start + len(when)]}})
 
-    scores = resolution_scores([
+    rows = [
         row("It will begin in the next few weeks.", "in the next few weeks",
             ["2016-10-26", "2016-11-23"]),
         row("Talks resume next year.", "next year", ["2016-11-01", "2016-11-30"]),  # wrong
         row("It will change over time.", "over time", []),  # names no usable time
         Example("No gold here.", "forecast"),
-    ])
-    assert scores == {"resolvable": 2, "correct": 1, "accuracy": 0.5, "unresolvable": 1,
-                      "abstained": 1}
+    ]
+    scores = resolution_scores(rows)
+    assert scores is not None
+    assert {k: scores[k] for k in ("resolvable", "correct", "accuracy", "unresolvable",
+                                   "abstained")} == {
+        "resolvable": 2, "correct": 1, "accuracy": 0.5, "unresolvable": 1, "abstained": 1}
+    assert "end_to_end_correct" not in scores
+    # the model's own phrases, one per dated row: a cut phrase still resolves, a missing one not
+    end_to_end = resolution_scores(rows, ["the next few weeks", None, None])
+    assert end_to_end is not None
+    assert end_to_end["end_to_end_correct"] == 1 and end_to_end["end_to_end_accuracy"] == 0.5
+
+
+def test_dateparser_alone_is_the_resolution_baseline() -> None:
+    from claimtag.data import Example
+    from claimtag.span_eval import render_resolution, resolution_scores
+
+    def row(text: str, due: list[str]) -> Example:
+        return Example(text, "forecast", extra={"date": "2016-10-26", "due": due,
+                                                "spans": {"when": [0, len(text)]}})
+
+    # dateparser knows a plain date; "within weeks" and "by the end of the decade" it does not
+    scores = resolution_scores([row("on 5 November", ["2016-11-05", "2016-11-05"]),
+                                row("within weeks", ["2016-10-26", "2016-12-07"]),
+                                row("by the end of the decade", ["2016-10-26", "2019-12-31"])])
+    assert scores is not None
+    assert scores["correct"] == 3 and scores["baseline_correct"] == 1
+    assert "3 of 3 resolvable" in render_resolution(scores)
+    assert "dateparser alone: 1, 0.333" in render_resolution(scores)

@@ -125,7 +125,7 @@ def evaluate(
         render_table,
         write_report,
     )
-    from .span_eval import evaluate_spans, render_span_table
+    from .span_eval import evaluate_resolution, evaluate_spans, render_resolution, render_span_table
     from .tagger import Tagger
 
     tagger = Tagger.load(model, backend=backend)
@@ -146,6 +146,10 @@ def evaluate(
         typer.echo(f"\nspans on {spans['n']} span-annotated sentences (model against the rule "
                    "baseline, both on the model's labels):")
         typer.echo(render_span_table(spans))
+    resolution = evaluate_resolution(tagger, examples)
+    if resolution is not None:
+        result.scores["resolution"] = resolution
+        typer.echo(f"\ndue dates: {render_resolution(resolution)}")
     if report_dir is not None:
         write_report(report_dir, {"data": result}, {"data": base} if base else None,
                      {"model_name": tagger.model_id, "data": [str(p) for p in data]})

@@ -7,7 +7,7 @@ from typing import Any
 
 from .evaluate import render_table
 from .model_files import ModelMeta
-from .span_eval import render_span_table
+from .span_eval import render_resolution, render_span_table
 
 _SLICE_TITLES = {
     "real_test": "Real text, held-out test split (training/data/real, documents never trained on)",
@@ -144,8 +144,5 @@ def _span_section(report: dict[str, Any]) -> list[str]:
     for name in ("real_test", "dev"):
         r = resolution.get(name)
         if r and r.get("resolvable"):
-            lines += [f"Due dates on {name}: {r['correct']} of {r['resolvable']} resolvable "
-                      f"forecasts resolved right ({r['accuracy']:.3f}) from the gold `when` "
-                      f"phrase and the document's date; of {r['unresolvable']} phrases that name "
-                      f"no usable time, {r['abstained']} were left unresolved.", ""]
+            lines += [f"Due dates on {name}: {render_resolution(r)}", ""]
     return lines

@@ -7,7 +7,7 @@ they share at least one character. There is at most one span of each type per se
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from .span_head import SPAN_TYPES
@@ -98,27 +98,84 @@ def due_matches(start: str, end: str, gold_start: str, gold_end: str) -> bool:
         start <= mid(gold_start, gold_end).isoformat() <= end
 
 
-def resolution_scores(examples: Sequence[object]) -> dict[str, object] | None:
-    """Due-date resolution on forecasts with a gold ``when`` span, a document ``date`` and a
-    gold ``due`` (``[start, end]``, or ``[]`` for a phrase with no usable time): the share of
-    resolvable ones resolved right, and of the rest how many the resolver left alone."""
-    from .timex import resolve
-
-    rows = [e for e in examples if "due" in e.extra and e.extra.get("date")  # type: ignore[attr-defined]
+def _dated_forecasts(examples: Sequence[object]) -> list[object]:
+    """Examples with a gold ``when`` span, a document ``date`` and a gold ``due``."""
+    return [e for e in examples if "due" in e.extra and e.extra.get("date")  # type: ignore[attr-defined]
             and (e.extra.get("spans") or {}).get("when")]  # type: ignore[attr-defined]
-    if not rows:
-        return None
+
+
+def _tally(rows: Sequence[object], phrases: Sequence[str | None], resolver: Callable[..., object]
+           ) -> tuple[int, int, int]:
+    """(resolvable, right, abstained) for ``resolver`` on each row's phrase (``None``: no
+    phrase, so nothing resolved)."""
     right = resolvable = abstained = 0
-    for e in rows:
-        start, end = e.extra["spans"]["when"]  # type: ignore[attr-defined]
-        due = resolve(e.text[start:end], date.fromisoformat(e.extra["date"]))  # type: ignore[attr-defined]
+    for e, phrase in zip(rows, phrases):
+        today = date.fromisoformat(e.extra["date"])  # type: ignore[attr-defined]
+        due = resolver(phrase, today) if phrase else None
         gold = e.extra["due"]  # type: ignore[attr-defined]
         if not gold:
             abstained += due is None
             continue
         resolvable += 1
-        right += due is not None and due_matches(due.start, due.end, gold[0], gold[1])
+        right += due is not None and due_matches(due.start, due.end, gold[0], gold[1])  # type: ignore[attr-defined]
+    return resolvable, right, abstained
+
+
+def resolution_scores(examples: Sequence[object],
+                      predicted: Sequence[str | None] | None = None) -> dict[str, object] | None:
+    """Due-date resolution on forecasts with a gold ``when`` span, a document ``date`` and a
+    gold ``due`` (``[start, end]``, or ``[]`` for a phrase with no usable time): the share of
+    resolvable ones resolved right from the gold phrase, and of the rest how many the resolver
+    left alone; beside it ``dateparser`` alone on the same phrases (the baseline), and, given
+    ``predicted`` (the model's own ``when`` phrase for each of those rows, in order), the share
+    right end to end, as a tracker user gets them."""
+    from .timex import dateparser_due, resolve
+
+    rows = _dated_forecasts(examples)
+    if not rows:
+        return None
+    gold_phrases = [e.text[slice(*e.extra["spans"]["when"])] for e in rows]  # type: ignore[attr-defined]
+    resolvable, right, abstained = _tally(rows, gold_phrases, resolve)
+    _, base_right, base_abstained = _tally(
+        rows, gold_phrases, lambda phrase, today: dateparser_due(
+            phrase.lower().strip(" ,.;"), today))
     unresolvable = len(rows) - resolvable
-    return {"resolvable": resolvable, "correct": right,
-            "accuracy": round(right / resolvable, 4) if resolvable else None,
-            "unresolvable": unresolvable, "abstained": abstained}
+    out: dict[str, object] = {
+        "resolvable": resolvable, "correct": right,
+        "accuracy": round(right / resolvable, 4) if resolvable else None,
+        "unresolvable": unresolvable, "abstained": abstained,
+        "baseline_correct": base_right,
+        "baseline_accuracy": round(base_right / resolvable, 4) if resolvable else None,
+        "baseline_abstained": base_abstained}
+    if predicted is not None:
+        _, e2e_right, _ = _tally(rows, predicted, resolve)
+        out["end_to_end_correct"] = e2e_right
+        out["end_to_end_accuracy"] = round(e2e_right / resolvable, 4) if resolvable else None
+    return out
+
+
+def evaluate_resolution(tagger: object, examples: Sequence[object]) -> dict[str, object] | None:
+    """:func:`resolution_scores` with the end-to-end figure: ``tagger``'s own ``when`` phrase
+    (whatever label it gives the sentence) resolved against the document's date."""
+    rows = _dated_forecasts(examples)
+    if not rows or not getattr(tagger.backend, "has_spans", False):  # type: ignore[attr-defined]
+        return resolution_scores(examples)
+    predictions = tagger.classify([e.text for e in rows])  # type: ignore[attr-defined]
+    phrases = [p.spans["when"].text if "when" in p.spans else None for p in predictions]
+    return resolution_scores(rows, phrases)
+
+
+def render_resolution(result: Mapping[str, object]) -> str:
+    """One paragraph: resolved right from the gold phrase, the baseline, end to end."""
+    if not result["resolvable"]:
+        return (f"No resolvable forecasts; of {result['unresolvable']} phrases that name no "
+                f"usable time, {result['abstained']} were left unresolved.")
+    text = (f"{result['correct']} of {result['resolvable']} resolvable forecasts resolved right "
+            f"({result['accuracy']:.3f}) from the gold `when` phrase and the document's date "
+            f"(dateparser alone: {result['baseline_correct']}, {result['baseline_accuracy']:.3f})")
+    if "end_to_end_correct" in result:
+        text += (f"; from the model's own `when` phrase, {result['end_to_end_correct']} "
+                 f"({result['end_to_end_accuracy']:.3f})")
+    return (text + f". Of {result['unresolvable']} phrases that name no usable time, "
+            f"{result['abstained']} were left unresolved (dateparser alone: "
+            f"{result['baseline_abstained']}).")

@@ -73,7 +73,7 @@ def resolve(when: str, today: date) -> Due | None:
         if first and second:
             return Due(first.start, second.end, min(first.confidence, second.confidence), "range")
     if phrase.startswith("the week of "):
-        day = _dateparser(phrase[len("the week of "):], today)
+        day = dateparser_due(phrase[len("the week of "):], today)
         if day:
             monday = date.fromisoformat(day.start) - timedelta(
                 days=date.fromisoformat(day.start).weekday())
@@ -86,7 +86,7 @@ def resolve(when: str, today: date) -> Due | None:
             if found is not None:
                 start, end, confidence = found
                 return Due(start.isoformat(), end.isoformat(), confidence, rule.__name__)
-    return _dateparser(phrase, today) or _inside(phrase, today)
+    return dateparser_due(phrase, today) or _inside(phrase, today)
 
 
 def _inside(phrase: str, today: date) -> Due | None:
@@ -94,7 +94,7 @@ def _inside(phrase: str, today: date) -> Due | None:
     and October", "during the APEC host year in 2023". Low confidence: the rest is unread."""
     dates = [m for m in re.finditer(rf"{MONTH}\.? (\d{{1,2}})\b", phrase)]
     if dates:
-        return _dateparser(dates[0].group(0), today)
+        return dateparser_due(dates[0].group(0), today)
     months = [month_number(m.group(1)) for m in re.finditer(
         r"\b" + MONTH.replace("?P<month>", "") + r"(?!\w)", phrase)]
     if months:
@@ -120,7 +120,10 @@ def _parser(today: date):  # noqa: ANN202 - dateparser's type; imported lazily, 
         "PREFER_DATES_FROM": "future", "PREFER_DAY_OF_MONTH": "first"})
 
 
-def _dateparser(phrase: str, today: date) -> Due | None:
+def dateparser_due(phrase: str, today: date) -> Due | None:
+    """What ``dateparser`` alone makes of ``phrase``: its date widened to the period it reports
+    (day, week, month, year), from ``today`` on after "by"/"until"; ``None`` for a past date or
+    no date. The fallback of :func:`resolve`, and on its own the baseline it is scored beside."""
     prep_match = re.match(r"^(by|before|in|on|at|from|after|around|until|till|for|during) ", phrase)
     prep = prep_match.group(1) if prep_match else ""
     core = phrase[prep_match.end():] if prep_match else phrase

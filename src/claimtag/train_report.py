@@ -8,7 +8,7 @@ from typing import Any
 
 from .evaluate import SliceResult, evaluate_baseline, evaluate_tagger, write_report
 from .model_card import write_model_card
-from .span_eval import evaluate_spans, resolution_scores
+from .span_eval import evaluate_resolution, evaluate_spans
 from .tagger import Tagger
 from .train_setup import LoadedData, TrainConfig
 
@@ -37,7 +37,7 @@ def evaluate_model_dir(out: Path, data: LoadedData, *, train_seconds: float,
     spans = {name: found for name, rows in slices.items()
              if (found := evaluate_spans(tagger, rows)) is not None}
     resolution = {name: found for name, rows in slices.items()
-                  if (found := resolution_scores(rows)) is not None}
+                  if (found := evaluate_resolution(tagger, rows)) is not None}
     extra = {
         "model_name": tagger.model_id,
         **({"spans": spans} if spans else {}),
